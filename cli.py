@@ -1,0 +1,117 @@
+"""The ``tsp3d`` command line: a thin Typer shell over library functions.
+
+Each command lives in ``tsp3d/commands/<name>.py`` as a function ``command(...)`` whose body imports what it
+needs (so ``tsp3d --help`` stays fast and works without TensorRT, a GPU or the compiled plugins). Errors derived
+from ``tsp3d.errors.Tsp3dError`` print one line (plus a hint) and exit nonzero; ``--debug`` shows the traceback.
+"""
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+
+import click
+import typer
+
+# (command name, module under tsp3d.commands, sub-group or None). Adding a command = one line here.
+COMMANDS = [
+    ("doctor", "doctor", None),
+    ("quickstart", "quickstart", None),
+    ("synth", "data_synth", "data"),
+    ("train", "train", None),
+    ("eval", "evaluate", None),
+    ("convert-official", "convert_official", None),
+    ("export", "export", None),
+    ("validate", "validate", None),
+    ("ground", "ground", None),
+    ("build-engine", "build_engine", None),
+    ("calibrate", "calibrate", None),
+    ("bench-engine", "bench_engine", None),
+    ("bench", "bench", None),
+]
+
+app = typer.Typer(
+    name="tsp3d",
+    help="Train, export and deploy TSP3D 3D visual grounding (PyTorch -> ONNX -> ONNX Runtime / TensorRT).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+_groups = {"data": typer.Typer(help="Datasets: generate the synthetic grounding benchmark.", no_args_is_help=True)}
+app.add_typer(_groups["data"], name="data")
+
+
+@app.callback()
+def _root(debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors.")) -> None:
+    if debug:
+        os.environ["TSP3D_DEBUG"] = "1"
+
+
+def _missing(name: str, error: Exception):
+    def command() -> None:
+        raise click.ClickException(f"the '{name}' command is unavailable here: {error}")
+
+    command.__doc__ = f"(unavailable: {error})"
+    return command
+
+
+def _register() -> None:
+    for name, module, group in COMMANDS:
+        target = _groups[group] if group else app
+        try:
+            mod = importlib.import_module(f"tsp3d.commands.{module}")
+            fn = mod.command
+        except ModuleNotFoundError as e:
+            if e.name == f"tsp3d.commands.{module}":
+                continue  # not built yet
+            fn = _missing(name, e)
+        except Exception as e:  # a broken command must not take the others down
+            fn = _missing(name, e)
+        target.command(name)(fn)
+
+
+_register()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console-script entry point. Returns (and exits with) the process exit code."""
+    from tsp3d.errors import Tsp3dError
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv or os.environ.get("TSP3D_DEBUG") == "1"
+    try:
+        code = app(args=argv, prog_name="tsp3d", standalone_mode=False)
+        code = code if isinstance(code, int) else 0
+    except Tsp3dError as e:
+        if debug:
+            raise
+        typer.secho(f"error: {e}", err=True, fg="red")
+        if e.hint:
+            typer.echo(f"hint: {e.hint}", err=True)
+        code = e.exit_code
+    except click.exceptions.Exit as e:
+        code = e.exit_code
+    except click.ClickException as e:
+        e.show()
+        code = e.exit_code
+    except click.exceptions.Abort:
+        typer.echo("aborted", err=True)
+        code = 130
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        code = 130
+    except Exception as e:  # an unexpected failure: one line unless --debug
+        if debug:
+            raise
+        typer.secho(f"internal error: {type(e).__name__}: {e}", err=True, fg="red")
+        typer.echo("hint: rerun with --debug for the traceback, and please report it", err=True)
+        code = 1
+    return code
+
+
+def entry() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry()
