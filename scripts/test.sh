@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Runs the test suite (CPU). Extra arguments go to pytest, e.g. `bash scripts/test.sh -k sparse -x`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+exec .venv/bin/python -m pytest -q "$@"
