@@ -13,11 +13,16 @@ from tsp3d.sparse import coords as C
 from tsp3d.sparse import ops
 
 
+def tracing() -> bool:
+    """True under torch.export/compile: value-dependent checks are skipped there (the ops check real inputs)."""
+    return torch.compiler.is_compiling()
+
+
 class CoordinateSet:
     """Unique int32 ``[N, 4]`` coordinates at one tensor stride, plus the rulebooks computed from it."""
 
     def __init__(self, coords: torch.Tensor, stride: int = 1, check: bool = True):
-        if check:
+        if check and not tracing():
             C.check_stride(stride)
             C.check_coords(coords, "coords", stride=stride, allow_empty=True)
         self.coords = coords
@@ -69,11 +74,11 @@ class SparseTensor:
             if coords is None:
                 raise SparseInputError("SparseTensor needs coords or a CoordinateSet")
             cset = CoordinateSet(coords, stride)
-            # Uniqueness is a precondition of every lookup: check it once here.
-            from tsp3d.sparse.table import KeyTable
+            if not tracing():  # uniqueness is a precondition of every lookup: check it once here
+                from tsp3d.sparse.table import KeyTable
 
-            KeyTable(cset.coords, "coords")
-        C.check_feats(feats, len(cset))
+                KeyTable(cset.coords, "coords")
+        C.check_feats(feats, cset.coords.shape[0])
         self.feats = feats
         self.cset = cset
 
@@ -94,7 +99,7 @@ class SparseTensor:
     def __add__(self, other: "SparseTensor") -> "SparseTensor":
         if not isinstance(other, SparseTensor):
             return NotImplemented
-        if other.cset is not self.cset:
+        if other.cset is not self.cset and not tracing():
             if other.cset.coords.shape != self.cset.coords.shape or not torch.equal(other.coords, self.coords):
                 raise SparseInputError(
                     f"cannot add sparse tensors on different coordinate sets ({len(self)} vs {len(other)} rows, "
@@ -112,8 +117,8 @@ class SparseTensor:
 
     def select_mask(self, mask: torch.Tensor) -> "SparseTensor":
         """Keep the rows where the bool ``mask`` is True."""
-        if mask.dtype != torch.bool or mask.shape != (len(self),):
-            raise SparseInputError(f"mask must be bool [{len(self)}], got {mask.dtype} {list(mask.shape)}")
+        if mask.dtype != torch.bool or mask.dim() != 1:
+            raise SparseInputError(f"mask must be a bool [N] tensor, got {mask.dtype} {list(mask.shape)}")
         return self.select(mask.nonzero().squeeze(1))
 
     def prune(self, scores: torch.Tensor, threshold: float, keep_below: bool = True, min_keep: int = 1):
