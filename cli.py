@@ -49,7 +49,9 @@ def _root(debug: bool = typer.Option(False, "--debug", help="Show tracebacks for
 
 def _missing(name: str, error: Exception):
     def command() -> None:
-        raise click.ClickException(f"the '{name}' command is unavailable here: {error}")
+        from tsp3d.errors import DependencyError
+
+        raise DependencyError(f"the '{name}' command is unavailable here: {error}")
 
     command.__doc__ = f"(unavailable: {error})"
     return command
@@ -73,6 +75,22 @@ def _register() -> None:
 _register()
 
 
+def _exception_types():
+    """typer >= 0.29 carries its own copy of click: catch both its and click's exception classes."""
+    usage, exits, aborts = [click.ClickException], [click.exceptions.Exit, typer.Exit], [click.exceptions.Abort,
+                                                                                      typer.Abort]
+    try:
+        from typer._click.exceptions import ClickException as TyperClickException
+
+        usage.append(TyperClickException)
+    except ImportError:  # older typer: click's classes are the only ones
+        pass
+    return tuple(usage), tuple(exits), tuple(aborts)
+
+
+_USAGE_ERRORS, _EXITS, _ABORTS = _exception_types()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Console-script entry point. Returns (and exits with) the process exit code."""
     from tsp3d.errors import Tsp3dError
@@ -89,12 +107,12 @@ def main(argv: list[str] | None = None) -> int:
         if e.hint:
             typer.echo(f"hint: {e.hint}", err=True)
         code = e.exit_code
-    except click.exceptions.Exit as e:
+    except _EXITS as e:
         code = e.exit_code
-    except click.ClickException as e:
+    except _USAGE_ERRORS as e:
         e.show()
         code = e.exit_code
-    except click.exceptions.Abort:
+    except _ABORTS:
         typer.echo("aborted", err=True)
         code = 130
     except KeyboardInterrupt:

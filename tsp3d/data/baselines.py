@@ -42,7 +42,9 @@ def expected_hits(scene: Scene, ann: Annotation, thresholds=THRESHOLDS) -> dict[
     """Per baseline, the probability (for each threshold) that its pick hits the target of ``ann``."""
     boxes = np.asarray(scene.boxes, dtype=np.float64)
     if not 0 <= ann.target < boxes.shape[0]:
-        raise ValueError(f"annotation {ann.ann_id}: target {ann.target} outside scene {scene.scene_id} ({boxes.shape[0]} objects)")
+        raise ValueError(
+            f"annotation {ann.ann_id}: target {ann.target} outside scene {scene.scene_id} ({boxes.shape[0]} objects)"
+        )
     iou = axis_aligned_iou(boxes, boxes[ann.target][None, :])  # [M]
     hits = np.stack([hit(iou, k) for k in thresholds], axis=1).astype(np.float64)  # [M, T]
     if not scene.labels:

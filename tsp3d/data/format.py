@@ -67,7 +67,8 @@ def scene_arrays(scene: Scene) -> dict[str, np.ndarray]:
         "labels": np.asarray(list(scene.labels), dtype=str).reshape(m),
     }
     if scene.point_objects is not None:
-        arrays["point_objects"] = np.asarray(scene.point_objects, dtype=np.int32)
+        small = m < np.iinfo(np.int16).max  # int16 halves this array's size on disk; read back as int32
+        arrays["point_objects"] = np.asarray(scene.point_objects, dtype=np.int16 if small else np.int32)
     for name in sorted(scene.object_attributes):
         values = np.asarray(scene.object_attributes[name])
         if values.shape != (m,) or values.dtype == object:
@@ -107,7 +108,9 @@ def read_scene(path: str | Path, scene_id: str | None = None) -> Scene:
     if not np.isfinite(boxes).all() or (boxes[:, 3:] < 0).any():
         raise InputFileError(f"scene file {path}: boxes must be finite with sizes >= 0")
     if labels.dtype.kind != "U" or labels.shape != (boxes.shape[0],):
-        raise InputFileError(f"scene file {path}: labels must be str [{boxes.shape[0]}], got {labels.dtype} {labels.shape}")
+        raise InputFileError(
+            f"scene file {path}: labels must be str [{boxes.shape[0]}], got {labels.dtype} {labels.shape}"
+        )
     point_objects = arrays.get("point_objects")
     if point_objects is not None:
         if point_objects.shape != (points.shape[0],) or point_objects.dtype.kind not in "iu":
@@ -189,7 +192,9 @@ def read_annotations(path: str | Path) -> list[Annotation]:
 def read_meta(root: str | Path) -> dict:
     path = Path(root) / META_FILE
     if not Path(root).is_dir():
-        raise InputFileError(f"dataset directory {root} does not exist", hint="generate one: tsp3d data synth --out DIR")
+        raise InputFileError(
+            f"dataset directory {root} does not exist", hint="generate one: tsp3d data synth --out DIR"
+        )
     if not path.is_file():
         raise InputFileError(f"{path} is missing: {root} is not a tsp3d grounding dataset")
     try:
@@ -197,7 +202,8 @@ def read_meta(root: str | Path) -> dict:
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise InputFileError(f"{path} is not valid JSON: {e}") from e
     if not isinstance(meta, dict) or meta.get("format") != FORMAT_NAME:
-        raise InputFileError(f"{path}: 'format' must be {FORMAT_NAME!r}, got {meta.get('format') if isinstance(meta, dict) else meta!r}")
+        got = meta.get("format") if isinstance(meta, dict) else meta
+        raise InputFileError(f"{path}: 'format' must be {FORMAT_NAME!r}, got {got!r}")
     if meta.get("format_version") != FORMAT_VERSION:
         raise InputFileError(
             f"{path}: format_version {meta.get('format_version')!r} is not supported (this reader: {FORMAT_VERSION})",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -92,7 +93,10 @@ class ModelConfig:
         return dataclasses.asdict(self)
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2) + "\n"
+        text = json.dumps(self.to_dict(), indent=2)
+        # one line per list of numbers
+        return re.sub(r"\[\s+([^\[\]{}]*?)\s+\]", lambda m: "[" + ", ".join(
+            v.strip() for v in m.group(1).split(",")) + "]", text) + "\n"
 
     def replace(self, **changes) -> "ModelConfig":
         return dataclasses.replace(self, **changes)

@@ -33,6 +33,10 @@ __device__ __forceinline__ void raise_error(uint32_t* bits, Status s) {
   atomicOr(bits, 1u << static_cast<uint32_t>(s));
 }
 
+// An internal code for "a coordinate the op creates leaves the range": reported as kCoordOutOfRange, but it has
+// its own place in the precedence list (the reference checks the inputs first, then what it creates).
+constexpr Status kCreatedOutOfRange = static_cast<Status>(15);
+
 // Precedence list of error codes packed as 4-bit nibbles, first checked first (0 ends the list).
 struct ErrorOrder {
   uint64_t nibbles = 0;
@@ -104,4 +108,7 @@ inline int32_t launch_status() { return to_status(cudaGetLastError()); }
     const int32_t tsp3d_s_ = (expr);      \
     if (tsp3d_s_ != 0) return tsp3d_s_;   \
   } while (0)
+// Grid-stride loop over [0, n) with a 64-bit index.
+#define TSP3D_GRID_STRIDE(i, n) \
+  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < (n); i += int64_t{gridDim.x} * blockDim.x)
 #define TSP3D_TRY_CUDA(expr) TSP3D_TRY(::tsp3d::cuda::to_status(expr))

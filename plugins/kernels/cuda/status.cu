@@ -14,7 +14,8 @@ __global__ void finalize_kernel(const uint32_t* bits, ErrorOrder order, CountSpe
     for (uint64_t list = order.nibbles; list != 0; list >>= 4) {
       const uint32_t code = static_cast<uint32_t>(list & 0xF);
       if (raised & (1u << code)) {
-        status = static_cast<int32_t>(code);
+        status = code == static_cast<uint32_t>(kCreatedOutOfRange) ? static_cast<int32_t>(Status::kCoordOutOfRange)
+                                                                     : static_cast<int32_t>(code);
         break;
       }
     }

@@ -24,6 +24,7 @@ enum class Status : int32_t {
   kIndexOutOfRange = 6,    // a kernel-map entry >= number of feature rows
   kInvalidArgument = 7,    // bad attribute or shape
   kCudaError = 8,
+  kOutOfMemory = 9,        // a host/device allocation failed
 };
 
 TSP3D_HD const char* status_name(Status s) {
@@ -37,6 +38,7 @@ TSP3D_HD const char* status_name(Status s) {
     case Status::kIndexOutOfRange: return "kernel map index out of range";
     case Status::kInvalidArgument: return "invalid argument";
     case Status::kCudaError: return "CUDA error";
+    case Status::kOutOfMemory: return "out of memory";
   }
   return "unknown";
 }

@@ -28,6 +28,21 @@ TSP3D_HD float prune_rank(float score, int32_t mode) {
   return mode == kKeepBelow ? score : -score;
 }
 
+// Total order of the min_keep fallback (docs/opset.md, Prune): is row `a` (score sa) ranked before row `b`?
+// Best score first (lowest for kKeepBelow, highest for kKeepAbove), NaN strictly last (after +-inf), ties to the
+// lower row. Unlike comparing prune_rank alone, this never ties an infinite score with a NaN.
+TSP3D_HD bool prune_ranks_before(float sa, int64_t a, float sb, int64_t b, int32_t mode) {
+  const bool na = isnan(sa), nb = isnan(sb);
+  if (na != nb) return nb;
+  if (!na) {
+    const float ra = mode == kKeepBelow ? sa : -sa;
+    const float rb = mode == kKeepBelow ? sb : -sb;
+    if (ra < rb) return true;
+    if (rb < ra) return false;
+  }
+  return a < b;
+}
+
 constexpr int32_t kActNone = 0;
 constexpr int32_t kActRelu = 1;
 

@@ -1,0 +1,1 @@
+"""Benchmarks (installed as tsp3d.bench): each writes JSON under docs/bench/, summarised in docs/BENCHMARKS.md."""

@@ -1,0 +1,74 @@
+#include "op_helpers.h"
+
+#include "tsp3d/c_api_cuda.h"
+
+namespace tsp3d {
+namespace trt {
+
+const char* type_name(DataType t) {
+  switch (t) {
+    case DataType::kFLOAT: return "float32";
+    case DataType::kHALF: return "float16";
+    case DataType::kINT8: return "int8";
+    case DataType::kINT32: return "int32";
+    case DataType::kBOOL: return "bool";
+    default: return "another type";
+  }
+}
+
+void expect_rank(const DimsExprs& d, int32_t rank, const char* what) {
+  TSP3D_VALIDATE(d.nbDims == rank, what << " must have rank " << rank << ", got rank " << d.nbDims);
+}
+
+void expect_extent(const DimsExprs& d, int32_t axis, int64_t value, const char* what) {
+  const IDimensionExpr* e = d.d[axis];
+  TSP3D_VALIDATE(e != nullptr, what << ": missing extent " << axis);
+  if (e->isConstant()) {
+    TSP3D_VALIDATE(e->getConstantValue() == value,
+                   what << ": dimension " << axis << " must be " << value << ", got " << e->getConstantValue());
+  }
+}
+
+const IDimensionExpr* declare_rows(IExprBuilder& b, int32_t size_index, int32_t capacity,
+                                   const IDimensionExpr* natural, std::initializer_list<const IDimensionExpr*> inputs,
+                                   const std::string& where_prefix) {
+  const IDimensionExpr* upper = capacity > 0 ? b.constant(capacity) : natural;
+  const IDimensionExpr* opt = upper;
+  if (capacity <= 0 && !natural->isConstant()) {
+    for (const IDimensionExpr* in : inputs) {
+      if (in->isSizeTensor()) {
+        log(nvinfer1::ILogger::Severity::kWARNING,
+            where_prefix + ": its input rows are data-dependent and it has no positive 'capacity'; TensorRT tunes "
+                           "the layers after it for 1 row");
+        opt = b.constant(1);
+        break;
+      }
+    }
+  }
+  TSP3D_VALIDATE(upper != nullptr && opt != nullptr, "could not build the row bound");
+  const IDimensionExpr* rows = b.declareSizeTensor(size_index, *opt, *upper);
+  TSP3D_VALIDATE(rows != nullptr, "declareSizeTensor failed");
+  return rows;
+}
+
+void set_scalar(DimsExprs& d) { d.nbDims = 0; }
+
+int64_t extent(const nvinfer1::Dims& d, int32_t axis) {
+  TSP3D_VALIDATE(axis < d.nbDims, "tensor of rank " << d.nbDims << " has no dimension " << axis);
+  return d.d[axis];
+}
+
+int64_t volume(const nvinfer1::Dims& d) {
+  int64_t v = 1;
+  for (int32_t i = 0; i < d.nbDims; ++i) v *= d.d[i];
+  return v;
+}
+
+size_t workspace_or_throw(int32_t status, size_t bytes, const char* what) {
+  TSP3D_VALIDATE(status == 0, what << " workspace query failed (" << tsp3d_cuda_status_string(status)
+                                   << "; it needs a CUDA device)");
+  return bytes;
+}
+
+}  // namespace trt
+}  // namespace tsp3d

@@ -1,0 +1,51 @@
+// Shape and type helpers shared by the op plugins: rank/extent checks on symbolic and concrete shapes, and the
+// size-tensor declaration of data-dependent row counts.
+#pragma once
+
+#include <cstdint>
+#include <initializer_list>
+#include <string>
+
+#include "NvInferRuntime.h"
+#include "plugin_utils.h"
+#include "tsp3d/common.h"
+
+namespace tsp3d {
+namespace trt {
+
+using nvinfer1::DataType;
+using nvinfer1::DimsExprs;
+using nvinfer1::DynamicPluginTensorDesc;
+using nvinfer1::IDimensionExpr;
+using nvinfer1::IExprBuilder;
+using nvinfer1::PluginTensorDesc;
+
+const char* type_name(DataType t);
+
+constexpr int32_t code(Status s) { return static_cast<int32_t>(s); }
+
+// Symbolic checks (getOutputShapes): the rank, and an extent when it is a build-time constant.
+void expect_rank(const DimsExprs& d, int32_t rank, const char* what);
+void expect_extent(const DimsExprs& d, int32_t axis, int64_t value, const char* what);
+
+// A data-dependent row count: declares output `size_index` (a 0-D int32 size tensor) with the upper bound
+// `capacity` when it is positive, else the op's natural bound (an expression of the input rows `inputs`).
+// The auto-tuning value must not depend on a size tensor: it is the capacity, or the natural bound when no input
+// row count is itself a size tensor, else 1 (with a warning: chained data-dependent ops should have capacities).
+// Returns the row-count expression.
+const IDimensionExpr* declare_rows(IExprBuilder& b, int32_t size_index, int32_t capacity,
+                                   const IDimensionExpr* natural, std::initializer_list<const IDimensionExpr*> inputs,
+                                   const std::string& where_prefix);
+void set_scalar(DimsExprs& d);
+
+// Concrete extents (enqueue, getWorkspaceSize).
+int64_t extent(const nvinfer1::Dims& d, int32_t axis);
+int64_t volume(const nvinfer1::Dims& d);
+// The largest shape TensorRT may run (getWorkspaceSize sees the profile's max).
+inline const nvinfer1::Dims& max_dims(const DynamicPluginTensorDesc& d) { return d.max; }
+
+// Host status of a size query; throws on failure (getWorkspaceSize turns it into a logged error).
+size_t workspace_or_throw(int32_t status, size_t bytes, const char* what);
+
+}  // namespace trt
+}  // namespace tsp3d

@@ -1,0 +1,71 @@
+#include "plugin_utils.h"
+
+#include <iostream>
+#include <mutex>
+
+#include "tsp3d/c_api_cuda.h"
+
+namespace tsp3d {
+namespace trt {
+namespace {
+
+std::mutex g_mutex;
+nvinfer1::ILoggerFinder* g_finder = nullptr;
+
+}  // namespace
+
+void set_logger_finder(nvinfer1::ILoggerFinder* finder) {
+  std::lock_guard<std::mutex> lock(g_mutex);
+  g_finder = finder;
+}
+
+void log(nvinfer1::ILogger::Severity severity, const std::string& msg) {
+  nvinfer1::ILogger* logger = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(g_mutex);
+    if (g_finder != nullptr) logger = g_finder->findLogger();
+  }
+  const std::string line = "[tsp3d] " + msg;
+  if (logger != nullptr) {
+    logger->log(severity, line.c_str());
+  } else if (severity <= nvinfer1::ILogger::Severity::kWARNING) {
+    std::cerr << line << std::endl;  // no TensorRT logger yet (library used outside TensorRT)
+  }
+}
+
+std::string where(const char* op, const std::string& node) {
+  return std::string(op) + " node '" + node + "'";
+}
+
+void report(const std::string& where_prefix, const char* method, const std::exception& e) {
+  log_error(where_prefix + ": " + method + ": " + e.what());
+}
+
+bool check_kernel_result(const std::string& where_prefix, const void* status_dev, const void* count_dev,
+                         cudaStream_t stream, DeviceResult* result) {
+  cudaStreamCaptureStatus capture = cudaStreamCaptureStatusNone;
+  if (cudaStreamIsCapturing(stream, &capture) == cudaSuccess && capture != cudaStreamCaptureStatusNone) {
+    log_error(where_prefix + ": cannot run inside CUDA graph capture (the plugin reads its error status on the host)");
+    return false;
+  }
+  cudaError_t err = cudaMemcpyAsync(&result->status, status_dev, sizeof(int32_t), cudaMemcpyDeviceToHost, stream);
+  if (err == cudaSuccess && count_dev != nullptr) {
+    err = cudaMemcpyAsync(&result->count, count_dev, sizeof(int64_t), cudaMemcpyDeviceToHost, stream);
+  }
+  if (err == cudaSuccess) err = cudaStreamSynchronize(stream);
+  if (err != cudaSuccess) {
+    log_error(where_prefix + ": CUDA error: " + cudaGetErrorString(err));
+    return false;
+  }
+  return result->status == 0;
+}
+
+int32_t report_launch(const std::string& where_prefix, const char* what, int32_t status) {
+  if (status != 0) {
+    log_error(where_prefix + ": " + what + " failed (" + tsp3d_cuda_status_string(status) + ")");
+  }
+  return status;
+}
+
+}  // namespace trt
+}  // namespace tsp3d

@@ -1,0 +1,108 @@
+"""Checkpoints: round trip, atomic no-overwrite, and refusal of corrupt, foreign or hostile files."""
+from __future__ import annotations
+
+import os
+
+import pytest
+import torch
+
+from test_model_forward import text, tiny_model, toy_room
+from tsp3d.checkpoint import load_checkpoint, load_model, save_checkpoint
+from tsp3d.errors import CheckpointError, InputFileError, OutputExistsError
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+    model = tiny_model(seed=3)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    model.train()
+    torch.manual_seed(0)
+    points, boxes = toy_room(2000)
+    path = tmp_path_factory.mktemp("ckpt") / "m.pt"
+    save_checkpoint(path, model.eval(), optimizer=opt, epoch=4, step=120, meta={"note": "test"})
+    return path, model
+
+
+def test_round_trip_restores_model_config_and_training_state(saved):
+    path, model = saved
+    loaded, ckpt = load_model(path)
+    assert ckpt.config == model.cfg and ckpt.text_encoder == "tiny"
+    assert (ckpt.epoch, ckpt.step, ckpt.meta) == (4, 120, {"note": "test"})
+    assert ckpt.optimizer is not None and "param_groups" in ckpt.optimizer and ckpt.scheduler is None
+    points, _ = toy_room(3000, seed=1)
+    a, b = model.predict(points, *text()), loaded.predict(points, *text())
+    assert torch.equal(a.center, b.center) and a.counts == b.counts
+    torch.optim.AdamW(loaded.parameters()).load_state_dict(ckpt.optimizer)
+
+
+def test_no_overwrite_without_force(saved, tmp_path):
+    path, model = saved
+    target = tmp_path / "x.pt"
+    save_checkpoint(target, model)
+    before = target.read_bytes()
+    with pytest.raises(OutputExistsError):
+        save_checkpoint(target, model, epoch=9)
+    assert target.read_bytes() == before
+    save_checkpoint(target, model, epoch=9, force=True)
+    assert load_checkpoint(target).epoch == 9
+    assert [p.name for p in tmp_path.iterdir()] == ["x.pt"]  # no temporary left behind
+
+
+def test_corrupt_truncated_and_missing(saved, tmp_path):
+    path, _ = saved
+    data = path.read_bytes()
+    cut = tmp_path / "cut.pt"
+    cut.write_bytes(data[: len(data) // 2])
+    with pytest.raises(CheckpointError, match="corrupt or truncated"):
+        load_checkpoint(cut)
+    junk = tmp_path / "junk.pt"
+    junk.write_bytes(os.urandom(2000))
+    with pytest.raises(CheckpointError):
+        load_checkpoint(junk)
+    with pytest.raises(InputFileError, match="does not exist"):
+        load_checkpoint(tmp_path / "none.pt")
+
+
+def test_edited_state_fails_its_hash(saved, tmp_path):
+    path, _ = saved
+    obj = torch.load(path, weights_only=True)
+    name = next(iter(obj["state"]))
+    obj["state"][name] = obj["state"][name] + 1
+    edited = tmp_path / "edited.pt"
+    torch.save(obj, edited)
+    with pytest.raises(CheckpointError, match="hash"):
+        load_checkpoint(edited)
+
+
+def test_other_files_are_not_tsp3d_checkpoints(saved, tmp_path):
+    path, model = saved
+    plain = tmp_path / "plain.pt"
+    torch.save(model.state_dict(), plain)
+    with pytest.raises(CheckpointError, match="not a tsp3d checkpoint") as err:
+        load_checkpoint(plain)
+    assert "convert-official" in err.value.hint
+    obj = torch.load(path, weights_only=True)
+    obj["state"] = {k: v for k, v in obj["state"].items() if not k.startswith("head.cls_conv")}
+    from tsp3d.checkpoint import state_hash
+
+    obj["hash"] = state_hash(obj["state"])
+    other = tmp_path / "other.pt"
+    torch.save(obj, other)
+    with pytest.raises(CheckpointError, match="missing"):
+        load_model(other)
+
+
+class Hostile:
+    def __reduce__(self):
+        return (os.system, (f"touch {os.environ['TSP3D_TEST_MARKER']}",))
+
+
+def test_hostile_pickle_is_refused_and_runs_nothing(tmp_path, monkeypatch):
+    marker = tmp_path / "pwned"
+    monkeypatch.setenv("TSP3D_TEST_MARKER", str(marker))
+    bad = tmp_path / "bad.pt"
+    torch.save({"format": "tsp3d-checkpoint", "state": {}, "payload": Hostile()}, bad)
+    assert not marker.exists()
+    with pytest.raises(CheckpointError, match="unsafe"):
+        load_checkpoint(bad)
+    assert not marker.exists()

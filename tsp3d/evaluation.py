@@ -1,0 +1,127 @@
+"""Grounding evaluation: Acc@0.25 / Acc@0.5 (IoU strictly greater, axis-aligned, top-1 box) overall / unique /
+multiple, and latency.
+
+Each scene's backbone runs once and every sentence about it runs only the head (the toolkit's split inference),
+so the report gives the backbone time per scene, the head and text time per sentence, and the latency of a single
+full query (points + one sentence -> box) as their sum.
+"""
+from __future__ import annotations
+
+import statistics
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from tsp3d.data.boxes import axis_aligned_iou, hit
+
+THRESHOLDS = (0.25, 0.5)
+
+
+@dataclass
+class SamplePrediction:
+    ann_id: str
+    scene_id: str
+    box: list[float]  # centre (3), size (3)
+    score: float
+    iou: float
+    unique: bool
+    counts: dict = field(default_factory=dict)
+
+
+def _split_acc(preds: list[SamplePrediction], keep) -> dict:
+    sel = [p for p in preds if keep(p)]
+    out = {"n": len(sel)}
+    for t in THRESHOLDS:
+        out[f"acc@{t}"] = float(np.mean([hit(p.iou, t) for p in sel])) if sel else float("nan")
+    return out
+
+
+def summarize(preds: list[SamplePrediction]) -> dict:
+    return {
+        "overall": _split_acc(preds, lambda p: True),
+        "unique": _split_acc(preds, lambda p: p.unique),
+        "multiple": _split_acc(preds, lambda p: not p.unique),
+    }
+
+
+def _percentiles(xs: list[float]) -> dict:
+    if not xs:
+        return {}
+    ys = sorted(xs)
+    return {"median_ms": 1e3 * statistics.median(ys), "p90_ms": 1e3 * ys[int(round(0.9 * (len(ys) - 1)))],
+            "n": len(ys)}
+
+
+def scene_points(model, scene) -> torch.Tensor:
+    """The scene's points as the model takes them (subsampled deterministically to the config's max_points)."""
+    from tsp3d.data.points import subsample
+
+    pts = scene.points
+    limit = model.cfg.capacities.max_points
+    if pts.shape[0] > limit:
+        pts = subsample(pts, limit)
+    return torch.as_tensor(np.ascontiguousarray(pts, dtype=np.float32))
+
+
+@torch.no_grad()
+def evaluate(model, dataset, text_source, limit: int = 0, progress=None) -> dict:
+    """Evaluate ``model`` (eval mode is set here) on a ``GroundingDataset``-like sequence of (Scene, Annotation).
+
+    ``text_source``: a TextEncoder or TextFeatureCache. ``limit`` > 0 evaluates the first ``limit`` annotations
+    (whole scenes at a time are not required). ``progress``: optional callable(done, total).
+    """
+    was_training = model.training
+    model.eval()
+    n = len(dataset) if limit <= 0 else min(limit, len(dataset))
+    by_scene: dict[str, list[int]] = defaultdict(list)
+    for i in range(n):
+        by_scene[dataset.annotations[i].scene_id].append(i)
+    preds, t_backbone, t_head, t_text = [], [], [], []
+    done = 0
+    for scene_id, idxs in by_scene.items():
+        scene = dataset.scene(scene_id)
+        points = scene_points(model, scene)
+        t0 = time.perf_counter()
+        levels = model.encode_scene(points)
+        t_backbone.append(time.perf_counter() - t0)
+        for i in idxs:
+            ann = dataset.annotations[i]
+            t0 = time.perf_counter()
+            text = text_source.encode([ann.text])
+            t1 = time.perf_counter()
+            center, size, score, counts = model.ground(*levels, text.feats, text.pad_mask)
+            t2 = time.perf_counter()
+            t_text.append(t1 - t0)
+            t_head.append(t2 - t1)
+            box = torch.cat([center, size]).numpy().astype(np.float64)
+            iou = float(axis_aligned_iou(box, np.asarray(scene.boxes[ann.target], dtype=np.float64)))
+            preds.append(SamplePrediction(ann.ann_id, scene_id, box.tolist(), float(score), iou, ann.unique,
+                                          {"counts": counts.tolist()}))
+            done += 1
+            if progress:
+                progress(done, n)
+    model.train(was_training)
+    single_query = [b + h + t for b, h, t in zip(
+        [t_backbone[k] for k, (_, idxs) in enumerate(by_scene.items()) for _ in idxs], t_head, t_text)]
+    return {
+        "accuracy": summarize(preds),
+        "latency": {
+            "backbone_per_scene": _percentiles(t_backbone),
+            "head_per_sentence": _percentiles(t_head),
+            "text_per_sentence": _percentiles(t_text),
+            "single_query": _percentiles(single_query),
+            "threads": torch.get_num_threads(),
+        },
+        "predictions": [p.__dict__ for p in preds],
+    }
+
+
+def format_accuracy(acc: dict) -> str:
+    lines = ["split      n      Acc@0.25  Acc@0.5"]
+    for split in ("overall", "unique", "multiple"):
+        a = acc[split]
+        lines.append(f"{split:<9} {a['n']:>5}   {a['acc@0.25']:8.4f}  {a['acc@0.5']:7.4f}")
+    return "\n".join(lines)

@@ -1,0 +1,58 @@
+"""The training batch ``TSP3D.forward_train`` expects, and how to build one from dataset records.
+
+A batch of B samples (one scene + one referring expression each; a scene may repeat):
+  points        list of B float32 [N_i, 6]: x, y, z (m), r, g, b in [0, 1] (already augmented)
+  text_feats    float32 [B, L, D]: the frozen encoder's last hidden state (padded to the longest)
+  text_mask     bool [B, L]: True at padding
+  target_boxes  list of B float32 [K_i, 6] (centre, size; m): the referred object (K_i = 1), or target + anchor
+                for SR3D-style "detect intermediate" training; positives of the assigner and regression targets
+  aux_boxes     list of B float32 [A_i, 6], A_i in {0, 1}: the auxiliary object (keep GT of both TGP levels)
+  scene_boxes   list of B float32 [M_i, 6]: every object of the scene (keep GT of the 64 cm level)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+
+@dataclass
+class TrainBatch:
+    points: list[torch.Tensor]
+    text_feats: torch.Tensor
+    text_mask: torch.Tensor
+    target_boxes: list[torch.Tensor]
+    aux_boxes: list[torch.Tensor]
+    scene_boxes: list[torch.Tensor]
+
+    def __len__(self) -> int:
+        return len(self.points)
+
+    def to(self, device) -> "TrainBatch":
+        move = lambda ts: [t.to(device) for t in ts]  # noqa: E731
+        return TrainBatch(move(self.points), self.text_feats.to(device), self.text_mask.to(device),
+                          move(self.target_boxes), move(self.aux_boxes), move(self.scene_boxes))
+
+
+def _boxes(a) -> torch.Tensor:
+    return torch.as_tensor(np.asarray(a, dtype=np.float32).reshape(-1, 6))
+
+
+def make_train_batch(items, text_source, points=None) -> TrainBatch:
+    """``items``: (Scene, Annotation) pairs (tsp3d.data.types). ``text_source``: a TextEncoder or TextFeatureCache.
+
+    The auxiliary box is the annotation's first anchor, if any (the official pseudo-label comes from a spaCy parse;
+    ours from the dataset's anchors). ``points`` optionally replaces each scene's points (e.g. augmented copies).
+    """
+    texts = [ann.text for _, ann in items]
+    text = text_source.encode(texts)
+    pts = points if points is not None else [torch.as_tensor(np.ascontiguousarray(s.points, np.float32))
+                                             for s, _ in items]
+    targets, aux, scene_boxes = [], [], []
+    for scene, ann in items:
+        boxes = _boxes(scene.boxes)
+        targets.append(boxes[ann.target:ann.target + 1])
+        aux.append(boxes[ann.anchors[0]:ann.anchors[0] + 1] if ann.anchors else boxes[:0])
+        scene_boxes.append(boxes)
+    return TrainBatch(list(pts), text.feats, text.pad_mask, targets, aux, scene_boxes)

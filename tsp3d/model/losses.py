@@ -1,0 +1,102 @@
+"""Losses of TSP3D (official multilevel_head._loss), reproduced with their label convention and normalisations.
+
+**Label convention (mmdet sigmoid focal loss).** Labels are class indices in ``[0, C]``; index ``C`` (here 1) is
+*background*: its one-hot target is all zeros. The official code passes ``inside.long()`` as the label of the keep
+head, so a voxel inside a keep cube gets label 1 = background = sigmoid target 0: the keep head learns the
+probability that a voxel should be **pruned**, which is why inference keeps ``1 - sigmoid > threshold``. For the
+box classifier and CBA the assigned label 0 (a positive) is the sigmoid target 1.
+
+Totals (official): ``cls_loss = sum(focal) / #positives`` over the batch; ``bbox_loss`` = mean DIoU loss over
+positives; ``keep_loss`` = per sample, sum over the two levels of ``focal.sum() / (#inside or N)`` / 3, then the
+batch mean; ``com_loss = sum(focal) / #CBA positives``. Deviation: where the official code divides by zero
+positives (NaN) or concatenates an empty list (crash), we divide by max(1, #positives) and use a zero bbox loss.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from tsp3d.model.assigner import assign_nearest, keep_targets
+
+EPS = torch.finfo(torch.float32).eps  # mmdet's avg_factor epsilon
+
+
+def sigmoid_focal_loss(logits: torch.Tensor, labels: torch.Tensor, gamma: float = 2.0,
+                       alpha: float = 0.25) -> torch.Tensor:
+    """Element-wise focal loss [N, C] for logits [N, C] and mmdet labels [N] in [0, C] (C = background)."""
+    c = logits.shape[1]
+    target = F.one_hot(labels.long(), num_classes=c + 1)[:, :c].to(logits.dtype)
+    p = torch.sigmoid(logits)
+    pt = (1 - p) * target + p * (1 - target)
+    weight = (alpha * target + (1 - alpha) * (1 - target)) * pt.pow(gamma)
+    return F.binary_cross_entropy_with_logits(logits, target, reduction="none") * weight
+
+
+def boxes_to_corners(boxes: torch.Tensor) -> torch.Tensor:
+    """(centre, size) [N, 6] -> (min xyz, max xyz) [N, 6]."""
+    return torch.cat([boxes[:, :3] - boxes[:, 3:] / 2, boxes[:, :3] + boxes[:, 3:] / 2], dim=1)
+
+
+def diou_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Axis-aligned DIoU loss per pair: ``1 - IoU + |centre difference|^2 / diagonal(enclosing box)^2``.
+
+    Boxes are (centre, size) [N, 6]; the union is clamped to >= 1e-6 as in the official IoU.
+    """
+    p, t = boxes_to_corners(pred), boxes_to_corners(target)
+    vol_p = (p[:, 3:] - p[:, :3]).prod(dim=1)
+    vol_t = (t[:, 3:] - t[:, :3]).prod(dim=1)
+    overlap = (torch.minimum(p[:, 3:], t[:, 3:]) - torch.maximum(p[:, :3], t[:, :3])).clamp(min=0).prod(dim=1)
+    iou = overlap / (vol_p + vol_t - overlap).clamp(min=1e-6)
+    r2 = ((pred[:, :3] - target[:, :3]) ** 2).sum(dim=1)
+    c2 = ((torch.maximum(p[:, 3:], t[:, 3:]) - torch.minimum(p[:, :3], t[:, :3])) ** 2).sum(dim=1)
+    return 1 - iou + r2 / c2
+
+
+@dataclass
+class SampleTargets:
+    """Ground truth of one training sample (boxes: centre + size, metres)."""
+
+    target_boxes: torch.Tensor  # [K, 6] the referred object(s): assigner positives and regression targets
+    aux_boxes: torch.Tensor  # [A, 6] auxiliary (anchor) object, A in {0, 1}: keep GT only (level 0)
+    scene_boxes: torch.Tensor  # [M, 6] every object of the scene: keep GT at 64 cm only (level 1)
+
+
+def _focal_sum_and_positives(logits, points, centers, topk):
+    ids = assign_nearest(points, centers, topk)
+    labels = torch.where(ids >= 0, torch.zeros_like(ids), torch.ones_like(ids))  # 0 = positive, 1 = background
+    return sigmoid_focal_loss(logits[:, None], labels).sum(), ids
+
+
+def compute_losses(out, targets: list[SampleTargets], head_cfg) -> dict[str, torch.Tensor]:
+    """``out``: TrainOutputs of head_train.forward_train. Returns the four weighted losses and their sum ``loss``."""
+    cls_sum, com_sum, n_pos, n_pos_com, keep_total, bbox_terms = 0.0, 0.0, 0, 0, 0.0, []
+    for i, tgt in enumerate(targets):
+        level0 = torch.cat([tgt.target_boxes, tgt.aux_boxes])[:, :3]
+        level_centers = (torch.cat([tgt.scene_boxes[:, :3], level0]), level0)  # (64 cm, 32 cm)
+        for j in range(2):
+            logits, points = out.keep_logits[j][i], out.keep_points[j][i]
+            inside = keep_targets(points, level_centers[j], head_cfg.keep_gt_half_width[j]).long()
+            avg = inside.sum() if bool(inside.any()) else inside.numel()
+            keep_total = keep_total + sigmoid_focal_loss(logits[:, None], inside).sum() / (avg + EPS) / 3
+        centers = tgt.target_boxes[:, :3]
+        s, ids = _focal_sum_and_positives(out.cls_logits[i], out.points[i], centers, head_cfg.assigner_topk)
+        cls_sum, n_pos = cls_sum + s, n_pos + int((ids >= 0).sum())
+        pos = ids >= 0
+        if bool(pos.any()):
+            reg = out.reg[i][pos]
+            pred = torch.cat([out.points[i][pos] + reg[:, :3], torch.exp(reg[:, 3:6])], dim=1)
+            bbox_terms.append(diou_loss(pred, tgt.target_boxes[ids[pos]]))
+        s, ids = _focal_sum_and_positives(out.com_logits[i], out.com_points[i], centers, head_cfg.assigner_topk)
+        com_sum, n_pos_com = com_sum + s, n_pos_com + int((ids >= 0).sum())
+    w = head_cfg.loss_weights
+    anchor = out.cls_logits[0]
+    losses = {
+        "cls_loss": w["cls_loss"] * cls_sum / max(n_pos, 1),
+        "bbox_loss": w["bbox_loss"] * (torch.cat(bbox_terms).mean() if bbox_terms else anchor.sum() * 0.0),
+        "keep_loss": w["keep_loss"] * keep_total / len(targets),
+        "com_loss": w["com_loss"] * com_sum / max(n_pos_com, 1),
+    }
+    losses["loss"] = sum(losses.values())
+    return losses

@@ -1,0 +1,79 @@
+"""Measurements of a model on one scene: parameter counts, stage latencies and voxel counts per level.
+
+``python -m tsp3d.model.measure --config base --points 50000`` prints them (used for docs/model.md). Latency is the
+median of ``repeats`` runs after one warm-up, with ``torch.set_num_threads(threads)``; ``fold`` measures the
+BatchNorm-folded deployment copy.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+
+import torch
+
+from tsp3d.model.fold import fold_batchnorm
+from tsp3d.model.grounder import TSP3D
+from tsp3d.model.head import COUNT_NAMES
+
+
+def parameter_counts(model: TSP3D) -> dict[str, int]:
+    count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
+    return {"backbone": count(model.vision_backbone), "head": count(model.head),
+            "text_projector": count(model.text_projector), "total": count(model)}
+
+
+@torch.no_grad()
+def profile(model: TSP3D, points: torch.Tensor, text_feats: torch.Tensor, text_mask: torch.Tensor,
+            repeats: int = 5) -> dict:
+    """Median seconds of ``encode_scene`` and ``ground`` on one scene, and the voxel counts along the way."""
+    model.check_points(points)
+    scene_s, head_s = [], []
+    for i in range(repeats + 1):
+        t0 = time.perf_counter()
+        levels = model.encode_scene(points)
+        t1 = time.perf_counter()
+        *_, counts = model.ground(*levels, text_feats, text_mask)
+        t2 = time.perf_counter()
+        if i:  # the first run warms up allocators and kernels
+            scene_s.append(t1 - t0)
+            head_s.append(t2 - t1)
+    voxels = model.voxelize(points)
+    per_level = {"s1": len(voxels)}
+    _, *vs = model.vision_backbone(voxels, model.cfg.capacities)
+    per_level.update({f"s{v.stride}": len(v) for v in vs})
+    return {"scene_stage_s": statistics.median(scene_s), "head_stage_s": statistics.median(head_s),
+            "total_s": statistics.median(a + b for a, b in zip(scene_s, head_s)),
+            "backbone_voxels": per_level, "head_counts": dict(zip(COUNT_NAMES, counts.tolist()))}
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", default="base")
+    parser.add_argument("--points", type=int, default=50_000)
+    parser.add_argument("--scene", type=int, default=0, help="index of the synthetic benchmark scene")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--fold", action="store_true", help="measure the BatchNorm-folded copy")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    from tsp3d.data.synth.scene import generate_scene
+    from tsp3d.model.config import load_config
+    from tsp3d.text import load_text_encoder
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    cfg = load_config(args.config)
+    model = TSP3D(cfg).eval()
+    scene, anns = generate_scene(args.scene, args.points, seed=args.seed)
+    text = load_text_encoder(cfg.text_encoder).encode([anns[0].text])
+    run = fold_batchnorm(model) if args.fold else model
+    result = {"config": cfg.name, "points": args.points, "threads": args.threads, "folded": args.fold,
+              "params": parameter_counts(model),
+              **profile(run, torch.from_numpy(scene.points), text.feats, text.pad_mask, args.repeats)}
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

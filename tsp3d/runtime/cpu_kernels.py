@@ -1,0 +1,221 @@
+"""ctypes wrapper of ``libtsp3d_cpu.so``: the C++ CPU kernels (plugins/kernels/cpu) on torch tensors.
+
+Used by the parity tests, the benchmarks and the GPU check (as the CPU side). Same signatures and errors as the
+reference ``tsp3d.sparse`` primitives: ``SparseInputError`` for bad input, ``CapacityError`` over a capacity.
+
+    from tsp3d.runtime.cpu_kernels import load
+    k = load()
+    coords, first = k.voxelize(points, 0.01)
+"""
+from __future__ import annotations
+
+import ctypes
+import functools
+from pathlib import Path
+from typing import Optional
+
+import torch
+
+from tsp3d.errors import CapacityError, SparseInputError
+
+# tsp3d::Status (plugins/kernels/include/tsp3d/common.h)
+OK, CAPACITY_EXCEEDED, OUT_OF_MEMORY = 0, 1, 9
+
+_i32, _i64, _f32, _p = ctypes.c_int32, ctypes.c_int64, ctypes.c_float, ctypes.c_void_p
+_SIGNATURES = {
+    "tsp3d_cpu_voxelize": [_p, _i64, _i64, _f32, _i32, _i64, _p, _p, _p],
+    "tsp3d_cpu_coords_down": [_p, _i64, _i32, _i64, _p, _p],
+    "tsp3d_cpu_coords_up": [_p, _i64, _i32, _i64, _p, _p],
+    "tsp3d_cpu_kernel_map": [_p, _i64, _p, _i64, _i32, _i32, _i32, _p],
+    "tsp3d_cpu_sparse_conv_f32": [_p, _i64, _i64, _p, _i64, _i64, _p, _i64, _p, _i32, _p],
+    "tsp3d_cpu_sparse_conv_f16": [_p, _i64, _i64, _p, _i64, _i64, _p, _i64, _p, _i32, _p],
+    "tsp3d_cpu_sparse_conv_i8": [_p, _f32, _i64, _i64, _p, _i64, _i64, _p, _p, _i64, _p, _i32, _p],
+    "tsp3d_cpu_sparse_max_pool_f32": [_p, _i64, _i64, _p, _i64, _i64, _p],
+    "tsp3d_cpu_lookup": [_p, _i64, _p, _i64, _p],
+    "tsp3d_cpu_prune_f32": [_p, _i64, _f32, _i32, _i64, _i64, _p, _p],
+    "tsp3d_cpu_append_missing": [_p, _i64, _p, _i64, _i64, _p, _p, _p],
+    "tsp3d_cpu_set_num_threads": [_i32],
+}
+
+
+def _ptr(t: Optional[torch.Tensor]):
+    return None if t is None else ctypes.c_void_p(t.data_ptr())
+
+
+def _coords(t, name: str) -> torch.Tensor:
+    if not isinstance(t, torch.Tensor) or t.dtype != torch.int32 or t.dim() != 2 or t.shape[1] != 4:
+        raise SparseInputError(f"{name} must be an int32 [N, 4] tensor, got {getattr(t, 'dtype', type(t))} "
+                               f"{list(getattr(t, 'shape', []))}")
+    return t.detach().cpu().contiguous()
+
+
+def _tensor(t, name: str, dtypes: tuple, dim: int) -> torch.Tensor:
+    if not isinstance(t, torch.Tensor) or t.dtype not in dtypes or t.dim() != dim:
+        raise SparseInputError(f"{name} must be a {dim}-d tensor of {[str(d) for d in dtypes]}, got "
+                               f"{getattr(t, 'dtype', type(t))} {list(getattr(t, 'shape', []))}")
+    return t.detach().cpu().contiguous()
+
+
+class CpuKernels:
+    """The kernels of one loaded ``libtsp3d_cpu.so``."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.lib = ctypes.CDLL(str(self.path))
+        for name, args in _SIGNATURES.items():
+            fn = getattr(self.lib, name)
+            fn.argtypes = args
+            fn.restype = ctypes.c_int32
+        self.lib.tsp3d_status_string.argtypes = [ctypes.c_int32]
+        self.lib.tsp3d_status_string.restype = ctypes.c_char_p
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _check(self, status: int, op: str, count: int = -1, capacity: int = 0) -> None:
+        if status == OK:
+            return
+        what = self.lib.tsp3d_status_string(status).decode()
+        if status == CAPACITY_EXCEEDED:
+            raise CapacityError(f"{op} produced {count} rows, over its capacity of {capacity}",
+                                hint="raise the capacity (model config 'capacities' / export --capacity)")
+        if status == OUT_OF_MEMORY:
+            raise MemoryError(f"{op}: {what}")
+        raise SparseInputError(f"{op}: {what}")
+
+    def _rows_op(self, fn, op: str, natural: int, capacity: int, width: int, args: list):
+        """Call a data-dependent op with an output of min(capacity, natural) rows; return (count, buffers)."""
+        if capacity < 0:
+            raise SparseInputError(f"{op}: capacity must be >= 0, got {capacity}")
+        room = natural if capacity <= 0 else min(capacity, natural)
+        out = torch.empty((room, width) if width else (room,), dtype=torch.int32)
+        count = ctypes.c_int64(-1)
+        return out, count, room, fn(*args, room, _ptr(out), ctypes.byref(count))
+
+    def set_num_threads(self, n: int) -> int:
+        """Threads of the kernels' pool (0 = all hardware threads); returns the previous setting."""
+        return int(self.lib.tsp3d_cpu_set_num_threads(int(n)))
+
+    # ------------------------------------------------------------------ coordinates and rulebooks
+
+    def voxelize(self, points: torch.Tensor, voxel_size: float, batch: int = 0, capacity: int = 0):
+        p = _tensor(points, "points", (torch.float32,), 2)
+        n = p.shape[0]
+        room = n if capacity <= 0 else min(capacity, n)
+        coords = torch.empty((room, 4), dtype=torch.int32)
+        first = torch.empty((room,), dtype=torch.int32)
+        count = ctypes.c_int64(-1)
+        st = self.lib.tsp3d_cpu_voxelize(_ptr(p), n, p.shape[1], float(voxel_size), int(batch), room, _ptr(coords),
+                                         _ptr(first), ctypes.byref(count))
+        self._check(st, "voxelize", count.value, capacity)
+        return coords[: count.value].clone(), first[: count.value].clone()
+
+    def coords_down(self, coords: torch.Tensor, stride: int, capacity: int = 0) -> torch.Tensor:
+        c = _coords(coords, "coords")
+        out, count, _, st = self._rows_op(self.lib.tsp3d_cpu_coords_down, "coords_down", c.shape[0], capacity, 4,
+                                          [_ptr(c), c.shape[0], int(stride)])
+        self._check(st, f"coords_down(stride={stride})", count.value, capacity)
+        return out[: count.value].clone()
+
+    def coords_up(self, coords: torch.Tensor, stride: int, capacity: int = 0) -> torch.Tensor:
+        c = _coords(coords, "coords")
+        out, count, _, st = self._rows_op(self.lib.tsp3d_cpu_coords_up, "coords_up", 27 * c.shape[0], capacity, 4,
+                                          [_ptr(c), c.shape[0], int(stride)])
+        self._check(st, f"coords_up(stride={stride})", count.value, capacity)
+        return out[: count.value].clone()
+
+    def kernel_map(self, in_coords, out_coords, kernel_size: int, offset_stride: int, transposed: bool = False):
+        a, b = _coords(in_coords, "in_coords"), _coords(out_coords, "out_coords")
+        if kernel_size not in (1, 2, 3):
+            raise SparseInputError(f"kernel_size must be one of (1, 2, 3), got {kernel_size}")
+        nbr = torch.empty((b.shape[0], kernel_size**3), dtype=torch.int32)
+        st = self.lib.tsp3d_cpu_kernel_map(_ptr(a), a.shape[0], _ptr(b), b.shape[0], kernel_size, int(offset_stride),
+                                           int(bool(transposed)), _ptr(nbr))
+        self._check(st, "kernel_map")
+        return nbr
+
+    # ------------------------------------------------------------------ rulebook application
+
+    def _conv_shapes(self, feats, nbr, weight, bias):
+        if weight.shape[0] != nbr.shape[1] or weight.shape[1] != feats.shape[1]:
+            raise SparseInputError(f"weight {list(weight.shape)} does not match feats {list(feats.shape)} and "
+                                   f"nbr {list(nbr.shape)} (expected [K={nbr.shape[1]}, Cin={feats.shape[1]}, Cout])")
+        if bias is not None and list(bias.shape) != [weight.shape[2]]:
+            raise SparseInputError(f"bias must have shape [{weight.shape[2]}], got {list(bias.shape)}")
+
+    def sparse_conv(self, feats, nbr, weight, bias=None, activation: int = 0) -> torch.Tensor:
+        """float32 or float16 (float32 accumulation) by the dtype of ``feats``."""
+        f = _tensor(feats, "feats", (torch.float32, torch.float16), 2)
+        nb = _tensor(nbr, "nbr", (torch.int32,), 2)
+        w = _tensor(weight, "weight", (f.dtype,), 3)
+        b = None if bias is None else _tensor(bias, "bias", (f.dtype,), 1)
+        self._conv_shapes(f, nb, w, b)
+        out = torch.empty((nb.shape[0], w.shape[2]), dtype=f.dtype)
+        fn = self.lib.tsp3d_cpu_sparse_conv_f32 if f.dtype == torch.float32 else self.lib.tsp3d_cpu_sparse_conv_f16
+        st = fn(_ptr(f), f.shape[0], f.shape[1], _ptr(nb), nb.shape[0], nb.shape[1], _ptr(w), w.shape[2], _ptr(b),
+                int(activation), _ptr(out))
+        self._check(st, "sparse_conv")
+        return out
+
+    def sparse_conv_int8(self, feats, feats_scale: float, nbr, weight, weight_scale, bias=None, activation: int = 0):
+        f = _tensor(feats, "feats", (torch.int8,), 2)
+        nb = _tensor(nbr, "nbr", (torch.int32,), 2)
+        w = _tensor(weight, "weight", (torch.int8,), 3)
+        ws = _tensor(weight_scale, "weight_scale", (torch.float32,), 1)
+        b = None if bias is None else _tensor(bias, "bias", (torch.float32,), 1)
+        self._conv_shapes(f, nb, w, b)
+        if ws.shape[0] != w.shape[2]:
+            raise SparseInputError(f"weight_scale must have shape [{w.shape[2]}], got {list(ws.shape)}")
+        out = torch.empty((nb.shape[0], w.shape[2]), dtype=torch.float32)
+        st = self.lib.tsp3d_cpu_sparse_conv_i8(_ptr(f), float(feats_scale), f.shape[0], f.shape[1], _ptr(nb),
+                                               nb.shape[0], nb.shape[1], _ptr(w), _ptr(ws), w.shape[2], _ptr(b),
+                                               int(activation), _ptr(out))
+        self._check(st, "sparse_conv_int8")
+        return out
+
+    def sparse_max_pool(self, feats, nbr) -> torch.Tensor:
+        """float32 kernel; float16 goes through float32 (exact: the max is one of the inputs)."""
+        f = _tensor(feats, "feats", (torch.float32, torch.float16), 2)
+        nb = _tensor(nbr, "nbr", (torch.int32,), 2)
+        f32 = f.float().contiguous()
+        out = torch.empty((nb.shape[0], f.shape[1]), dtype=torch.float32)
+        st = self.lib.tsp3d_cpu_sparse_max_pool_f32(_ptr(f32), f.shape[0], f.shape[1], _ptr(nb), nb.shape[0],
+                                                    nb.shape[1], _ptr(out))
+        self._check(st, "sparse_max_pool")
+        return out.to(f.dtype)
+
+    # ------------------------------------------------------------------ lookup, prune, append
+
+    def lookup(self, query, table) -> torch.Tensor:
+        q, t = _coords(query, "query"), _coords(table, "table")
+        idx = torch.empty((q.shape[0],), dtype=torch.int32)
+        self._check(self.lib.tsp3d_cpu_lookup(_ptr(q), q.shape[0], _ptr(t), t.shape[0], _ptr(idx)), "lookup")
+        return idx
+
+    def prune(self, scores, threshold: float, mode: int = 0, min_keep: int = 1) -> torch.Tensor:
+        s = _tensor(scores, "scores", (torch.float32, torch.float16), 1).float().contiguous()
+        out, count, _, st = self._rows_op(self.lib.tsp3d_cpu_prune_f32, "prune", s.shape[0], 0, 0,
+                                          [_ptr(s), s.shape[0], float(threshold), int(mode), int(min_keep)])
+        self._check(st, "prune", count.value)
+        return out[: count.value].clone()
+
+    def append_missing(self, coords_a, coords_b, capacity: int = 0):
+        a, b = _coords(coords_a, "coords_a"), _coords(coords_b, "coords_b")
+        natural = a.shape[0] + b.shape[0]
+        room = natural if capacity <= 0 else min(capacity, natural)
+        coords = torch.empty((room, 4), dtype=torch.int32)
+        idx_b = torch.empty((max(room - a.shape[0], 0),), dtype=torch.int32)
+        count = ctypes.c_int64(-1)
+        st = self.lib.tsp3d_cpu_append_missing(_ptr(a), a.shape[0], _ptr(b), b.shape[0], room, _ptr(coords),
+                                               _ptr(idx_b), ctypes.byref(count))
+        self._check(st, "append_missing", count.value, capacity)
+        return coords[: count.value].clone(), idx_b[: count.value - a.shape[0]].clone()
+
+
+@functools.lru_cache(maxsize=None)
+def load(path: Optional[str] = None) -> CpuKernels:
+    """The CPU kernels (``TSP3D_PLUGIN_DIR`` or build/plugins/lib; DependencyError when not built)."""
+    if path is None:
+        from tsp3d.utils.libraries import require_library
+
+        path = str(require_library("cpu"))
+    return CpuKernels(Path(path))

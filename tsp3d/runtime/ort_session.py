@@ -1,0 +1,90 @@
+"""ONNX Runtime sessions with the tsp3d custom-op library (``libtsp3d_ort.so``) registered.
+
+    from tsp3d.runtime.ort_session import make_session
+    sess = make_session("model.onnx", threads=2)
+    outputs = sess.run(None, {"points": points})
+
+Threads: ``threads`` sets both ONNX Runtime's intra-op pool (standard ops) and the tsp3d kernels' own pool (session
+config entry ``tsp3d.num_threads``, read by the library when it is registered). ``None`` leaves ORT's default and
+lets the kernels use ``TSP3D_NUM_THREADS`` or all hardware threads. Spinning of ORT's idle intra-op threads is off
+by default so the two pools do not take the cores from each other.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Optional, Sequence, Union
+
+from tsp3d.errors import DependencyError, InputFileError, ModelFormatError
+
+THREADS_CONFIG_KEY = "tsp3d.num_threads"
+DOMAIN = "tsp3d"
+SUPPORTED_VERSION = 1  # the opset version libtsp3d_ort.so registers (docs/opset.md, Versioning)
+
+ModelLike = Union[str, os.PathLike, bytes, "onnx.ModelProto"]  # noqa: F821
+
+
+def _check_opset(model) -> None:
+    """Refuse a graph that imports another version of the tsp3d domain, with a message (ORT's is cryptic)."""
+    for imp in model.opset_import:
+        if imp.domain == DOMAIN and imp.version != SUPPORTED_VERSION:
+            raise ModelFormatError(
+                f"the model imports the '{DOMAIN}' opset version {imp.version}; this libtsp3d_ort.so implements "
+                f"version {SUPPORTED_VERSION} only",
+                hint="re-export the model with this tsp3d release, or use the plugin library it was made for",
+            )
+
+
+def _model_bytes(model: ModelLike) -> Union[str, bytes]:
+    import onnx
+
+    if isinstance(model, onnx.ModelProto):
+        _check_opset(model)
+        return model.SerializeToString()
+    if isinstance(model, (bytes, bytearray)):
+        _check_opset(onnx.load_model_from_string(bytes(model)))
+        return bytes(model)
+    path = Path(model)
+    if not path.is_file():
+        raise InputFileError(f"ONNX model not found: {path}")
+    try:
+        _check_opset(onnx.load(str(path), load_external_data=False))
+    except ModelFormatError:
+        raise
+    except Exception as e:  # truncated or not an ONNX file
+        raise InputFileError(f"{path} is not a readable ONNX model: {e}") from e
+    return str(path)
+
+
+def session_options(threads: Optional[int] = None, spinning: bool = False, library: Optional[Path] = None):
+    """``onnxruntime.SessionOptions`` with the tsp3d library registered (see module docstring for ``threads``)."""
+    import onnxruntime as ort
+
+    if library is None:
+        from tsp3d.utils.libraries import require_library
+
+        library = require_library("ort")
+    so = ort.SessionOptions()
+    if threads is not None:
+        if threads < 1:
+            raise ValueError(f"threads must be >= 1, got {threads}")
+        so.intra_op_num_threads = int(threads)
+        so.add_session_config_entry(THREADS_CONFIG_KEY, str(int(threads)))  # before registering: read there
+    if not spinning:
+        so.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    try:
+        so.register_custom_ops_library(str(library))
+    except Exception as e:
+        raise DependencyError(f"could not load {library}: {e}",
+                              hint="rebuild it with scripts/build_plugins.sh for this machine") from e
+    return so
+
+
+def make_session(model: ModelLike, threads: Optional[int] = None, providers: Sequence[str] = ("CPUExecutionProvider",),
+                 spinning: bool = False, library: Optional[Path] = None, **session_kwargs):
+    """An ``onnxruntime.InferenceSession`` for ``model`` (path, bytes or ModelProto) with the tsp3d ops."""
+    import onnxruntime as ort
+
+    data = _model_bytes(model)
+    so = session_options(threads, spinning, library)
+    return ort.InferenceSession(data, sess_options=so, providers=list(providers), **session_kwargs)
