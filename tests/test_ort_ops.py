@@ -275,3 +275,16 @@ def test_library_exports_only_register_custom_ops():
                              check=True).stdout
         names = [line.split()[-1] for line in out.splitlines() if line.strip()]
         assert names and all(n.startswith("tsp3d_") for n in names), names
+
+
+def test_empty_inputs():
+    empty = torch.zeros((0, 4), dtype=torch.int32)
+    c = random_coords(30, seed=13)
+    assert run_op("CoordsDown", {"coords": empty}, stride=1)[0].shape == (0, 4)
+    assert run_op("KernelMap", {"in_coords": c, "out_coords": empty}, kernel_size=3, offset_stride=1)[0].shape == (0, 27)
+    (nbr,) = run_op("KernelMap", {"in_coords": empty, "out_coords": c}, kernel_size=2, offset_stride=1)
+    assert nbr.shape == (c.shape[0], 8) and bool((nbr == -1).all())
+    assert run_op("Prune", {"scores": torch.zeros(0)}, threshold=0.5)[0].shape == (0,)
+    (out,) = run_op("SparseConv", {"feats": torch.zeros(0, 3), "nbr": torch.full((4, 27), -1, dtype=torch.int32),
+                                   "weight": torch.randn(27, 3, 2), "bias": torch.ones(2)}, activation=0)
+    assert torch.equal(out, torch.ones(4, 2))  # no neighbour: act(bias)

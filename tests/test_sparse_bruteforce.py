@@ -107,6 +107,9 @@ def test_prune_min_keep_fallback_and_ties():
     assert ops.prune(s, 0.99, 1, 2).tolist() == [0, 2]  # mode 1 falls back to the highest
     assert ops.prune(s, 0.3, 0, 0).tolist() == []
     assert ops.prune(torch.tensor([float("nan"), 0.2]), 0.1, 0, 1).tolist() == [1]  # NaN ranks last
+    inf = float("inf")
+    assert ops.prune(torch.tensor([float("nan"), inf, 3e38]), 0.0, 0, 2).tolist() == [1, 2]  # +inf before NaN
+    assert ops.prune(torch.tensor([3e38, inf, 1.0]), 5e38, 1, 1).tolist() == [1]  # +inf is the highest
 
 
 def test_append_missing_brute():

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from tsp3d.errors import CapacityError, SparseInputError
-from tsp3d.sparse import SparseConv3d, SparseTensor, ops
+from tsp3d.sparse import CoordinateSet, SparseConv3d, SparseTensor, ops
 
 
 def c(*rows):
@@ -28,10 +28,13 @@ GOOD = c([0, 0, 0, 0], [0, 2, 0, 0])
         (lambda: ops.coords_up(c([0, -32768, 0, 0]), 2, 0), "coordinate range"),
         (lambda: ops.kernel_map(c([0, 0, 0, 0], [0, 0, 0, 0]), GOOD, 3, 1, False), "duplicate coordinates"),
         (lambda: ops.kernel_map(GOOD, GOOD, 4, 1, False), "kernel_size must be one of"),
-        (lambda: ops.kernel_map(c([0, 0, 0, 0]), c([1, 0, 0, 0]), 3, 1, False), "batch indices"),
+        (lambda: CoordinateSet(c([1, 0, 0, 0]), 1).kernel_map_from(CoordinateSet(c([0, 0, 0, 0]), 1), 3),
+         "batch indices"),
         (lambda: ops.lookup(GOOD, c([0, 0, 0, 0], [0, 0, 0, 0])), "duplicate coordinates"),
         (lambda: ops.append_missing(GOOD, c([0, 4, 0, 0], [0, 4, 0, 0]), 0), "duplicate coordinates"),
-        (lambda: ops.append_missing(GOOD, c([3, 4, 0, 0]), 0), "batch indices"),
+        (lambda: SparseTensor(torch.zeros(2, 3), GOOD).append_missing(SparseTensor(torch.zeros(1, 3), c([3, 4, 0, 0]))),
+         "batch indices"),
+        (lambda: ops.coords_down(c([0, -32765, 0, 0]), 5, 0), "coordinate range"),
         (lambda: ops.prune(torch.zeros(3, 2), 0.5, 0, 1), "float \\[N\\]"),
         (lambda: ops.prune(torch.zeros(3), 0.5, 7, 1), "prune mode"),
         (lambda: ops.voxelize(torch.zeros(0, 6), 0.01, 0, 0), "empty"),
@@ -67,6 +70,7 @@ def test_bad_input_is_a_named_value_error(call, match):
         (lambda: ops.coords_down(c([0, 0, 0, 0], [0, 4, 0, 0]), 1, 1), "coords_down"),
         (lambda: ops.voxelize(torch.rand(50, 3), 0.01, 0, 3), "voxelize"),
         (lambda: ops.append_missing(GOOD, c([0, 4, 0, 0]), 2), "append_missing"),
+        (lambda: ops.prune(torch.zeros(5), 0.5, 0, 1, 4), "prune"),
     ],
 )
 def test_capacity_exceeded_names_the_bound(call, what):

@@ -41,7 +41,7 @@ def profile(model: TSP3D, points: torch.Tensor, text_feats: torch.Tensor, text_m
             head_s.append(t2 - t1)
     voxels = model.voxelize(points)
     per_level = {"s1": len(voxels)}
-    _, *vs = model.vision_backbone(voxels, model.cfg.capacities)
+    vs = model.vision_backbone(voxels, model.cfg.capacities)
     per_level.update({f"s{v.stride}": len(v) for v in vs})
     return {"scene_stage_s": statistics.median(scene_s), "head_stage_s": statistics.median(head_s),
             "total_s": statistics.median(a + b for a, b in zip(scene_s, head_s)),

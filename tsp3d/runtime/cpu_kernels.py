@@ -142,14 +142,20 @@ class CpuKernels:
         if bias is not None and list(bias.shape) != [weight.shape[2]]:
             raise SparseInputError(f"bias must have shape [{weight.shape[2]}], got {list(bias.shape)}")
 
-    def sparse_conv(self, feats, nbr, weight, bias=None, activation: int = 0) -> torch.Tensor:
-        """float32 or float16 (float32 accumulation) by the dtype of ``feats``."""
+    def sparse_conv(self, feats, nbr, weight, bias=None, activation: int = 0,
+                    out: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """float32 or float16 (float32 accumulation) by the dtype of ``feats``; ``out`` (optional) is reused."""
         f = _tensor(feats, "feats", (torch.float32, torch.float16), 2)
         nb = _tensor(nbr, "nbr", (torch.int32,), 2)
         w = _tensor(weight, "weight", (f.dtype,), 3)
         b = None if bias is None else _tensor(bias, "bias", (f.dtype,), 1)
         self._conv_shapes(f, nb, w, b)
-        out = torch.empty((nb.shape[0], w.shape[2]), dtype=f.dtype)
+        shape = (nb.shape[0], w.shape[2])
+        if out is None:
+            out = torch.empty(shape, dtype=f.dtype)
+        elif tuple(out.shape) != shape or out.dtype != f.dtype or not out.is_contiguous() or out.device.type != "cpu":
+            raise SparseInputError(f"out must be a contiguous CPU {f.dtype} tensor of shape {list(shape)}, got "
+                                   f"{out.dtype} {list(out.shape)}")
         fn = self.lib.tsp3d_cpu_sparse_conv_f32 if f.dtype == torch.float32 else self.lib.tsp3d_cpu_sparse_conv_f16
         st = fn(_ptr(f), f.shape[0], f.shape[1], _ptr(nb), nb.shape[0], nb.shape[1], _ptr(w), w.shape[2], _ptr(b),
                 int(activation), _ptr(out))

@@ -152,12 +152,12 @@ def _(query, table):
 
 
 @torch.library.custom_op("tsp3d::prune", mutates_args=())
-def prune(scores: Tensor, threshold: float, mode: int, min_keep: int) -> Tensor:
-    return _prune.prune(scores, threshold, mode, min_keep)
+def prune(scores: Tensor, threshold: float, mode: int, min_keep: int, capacity: int = 0) -> Tensor:
+    return _prune.prune(scores, threshold, mode, min_keep, capacity)
 
 
 @prune.register_fake
-def _(scores, threshold, mode, min_keep):
+def _(scores, threshold, mode, min_keep, capacity=0):
     n = torch.library.get_ctx().new_dynamic_size()
     return scores.new_empty((n,), dtype=torch.int32)
 

@@ -12,12 +12,13 @@ KEEP_BELOW = 0  # keep rows with score <  threshold
 KEEP_ABOVE = 1  # keep rows with score >  threshold
 
 
-def prune(scores: torch.Tensor, threshold: float, mode: int = KEEP_BELOW, min_keep: int = 1) -> torch.Tensor:
+def prune(scores: torch.Tensor, threshold: float, mode: int = KEEP_BELOW, min_keep: int = 1,
+          capacity: int = 0) -> torch.Tensor:
     """int32 ascending row indices of the kept rows.
 
     If fewer than ``min_keep`` rows pass, the ``min_keep`` best rows are kept instead (lowest score for
     ``KEEP_BELOW``, highest for ``KEEP_ABOVE``; ties go to the lower row), so a scene never loses every voxel.
-    NaN scores never pass and rank last.
+    NaN scores never pass and rank last (after +-inf). More kept rows than a positive ``capacity`` is an error.
     """
     if not isinstance(scores, torch.Tensor) or scores.dim() != 1 or not scores.is_floating_point():
         raise SparseInputError(f"scores must be a float [N] tensor, got {getattr(scores, 'shape', scores)}")
@@ -30,8 +31,12 @@ def prune(scores: torch.Tensor, threshold: float, mode: int = KEEP_BELOW, min_ke
     idx = keep.nonzero().squeeze(1)
     want = min(min_keep, s.shape[0])
     if idx.shape[0] < want:
-        key = torch.nan_to_num(s if mode == KEEP_BELOW else -s, nan=float("inf"))
-        idx = torch.sort(torch.sort(key, stable=True).indices[:want]).values
+        key = s if mode == KEEP_BELOW else -s
+        nan = torch.isnan(key)
+        order = torch.sort(key.masked_fill(nan, float("inf")), stable=True).indices
+        order = order[torch.sort(nan[order].to(torch.int8), stable=True).indices]  # NaN after +inf
+        idx = torch.sort(order[:want]).values
+    _check_capacity(idx.shape[0], capacity, "prune")
     return idx.to(torch.int32)
 
 
@@ -41,7 +46,6 @@ def append_missing(coords_a: torch.Tensor, coords_b: torch.Tensor, capacity: int
     """
     C.check_coords(coords_a, "coords_a", allow_empty=True)
     C.check_coords(coords_b, "coords_b", allow_empty=True)
-    C.check_batch_match(coords_a, coords_b, "coords_a", "coords_b")
     KeyTable(coords_b, "coords_b")  # duplicates in b would be appended twice: refuse them
     found = KeyTable(coords_a, "coords_a").find(coords_b)
     idx_b = (found < 0).nonzero().squeeze(1).to(torch.int32)

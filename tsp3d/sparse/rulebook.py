@@ -42,6 +42,9 @@ def coords_down(coords: torch.Tensor, stride: int, capacity: int = 0) -> torch.T
     s2 = 2 * stride
     out = coords.clone()
     out[:, 1:] = torch.div(coords[:, 1:], s2, rounding_mode="floor") * s2
+    if out.shape[0] and not bool(C.in_range(out).all()):  # only possible for strides that are not powers of two
+        raise SparseInputError(f"coords_down(stride={stride}) would leave the coordinate range "
+                               f"[{C.COORD_MIN}, {C.COORD_MAX}]")
     out = _unique_sorted(out)
     _check_capacity(out.shape[0], capacity, f"coords_down(stride={stride})")
     return out
@@ -82,7 +85,6 @@ def kernel_map(
     C.check_stride(offset_stride, "offset_stride")
     C.check_coords(in_coords, "in_coords", allow_empty=True)
     C.check_coords(out_coords, "out_coords", allow_empty=True)
-    C.check_batch_match(in_coords, out_coords, "in_coords", "out_coords")
     offs = kernel_offsets(kernel_size, out_coords.device) * offset_stride
     if transposed:
         offs = -offs

@@ -55,6 +55,8 @@ class CoordinateSet:
         for src, k, tr, nbr in self._maps:
             if src is source and k == kernel_size and tr == transposed:
                 return nbr
+        if not tracing():  # an output batch item with no input would silently read nothing
+            C.check_batch_match(source.coords, self.coords, "the input set", "the output set")
         offset_stride = self.stride if transposed else source.stride
         nbr = ops.kernel_map(source.coords, self.coords, kernel_size, offset_stride, transposed)
         self._maps.append((source, kernel_size, transposed, nbr))
@@ -121,14 +123,17 @@ class SparseTensor:
             raise SparseInputError(f"mask must be a bool [N] tensor, got {mask.dtype} {list(mask.shape)}")
         return self.select(mask.nonzero().squeeze(1))
 
-    def prune(self, scores: torch.Tensor, threshold: float, keep_below: bool = True, min_keep: int = 1):
+    def prune(self, scores: torch.Tensor, threshold: float, keep_below: bool = True, min_keep: int = 1,
+              capacity: int = 0):
         mode = 0 if keep_below else 1
-        return self.select(ops.prune(scores, threshold, mode, min_keep))
+        return self.select(ops.prune(scores, threshold, mode, min_keep, capacity))
 
     def append_missing(self, other: "SparseTensor", capacity: int = 0) -> "SparseTensor":
         """This tensor plus the sites of ``other`` that it lacks (with ``other``'s features)."""
         if other.stride != self.stride:
             raise SparseInputError(f"cannot append a stride-{other.stride} tensor to a stride-{self.stride} one")
+        if not tracing():
+            C.check_batch_match(self.coords, other.coords, "this tensor", "the appended tensor")
         coords, idx = ops.append_missing(self.coords, other.coords, capacity)
         feats = torch.cat([self.feats, other.feats.index_select(0, idx.long())], dim=0)
         return SparseTensor(feats, cset=CoordinateSet(coords, self.stride, check=False))

@@ -50,13 +50,8 @@ struct ErrorOrder {
   }
 };
 
-// Per-op device scratch that every launcher carves first from its workspace.
-struct ErrorWord {
-  uint32_t bits;
-};
-
-// The final status (and count check). `count` may be null for ops without a data-dependent count; then
-// `count_src` is ignored. count = *count_src + count_add, or, when count_src is null, count_add.
+// The row count the final kernel checks: add + (scan_last_pos ? *scan_last_pos + *scan_last_flag : 0), compared
+// with `bound`; count_out null = an op without a data-dependent count.
 struct CountSpec {
   const int32_t* scan_last_pos = nullptr;   // exclusive-scan result at the last element
   const int32_t* scan_last_flag = nullptr;  // the flag at the last element
@@ -65,9 +60,7 @@ struct CountSpec {
   int64_t* count_out = nullptr;
 };
 
-__global__ void finalize_kernel(const uint32_t* bits, ErrorOrder order, CountSpec spec, int32_t* status_out);
-
-// Launch finalize_kernel with one thread.
+// Queue the one-thread kernel that writes *status_out (and *count_out) from the error word and the count.
 cudaError_t finalize(const uint32_t* bits, ErrorOrder order, CountSpec spec, int32_t* status_out,
                      cudaStream_t stream);
 

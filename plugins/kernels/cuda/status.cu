@@ -4,6 +4,7 @@
 
 namespace tsp3d {
 namespace cuda {
+namespace {
 
 __global__ void finalize_kernel(const uint32_t* bits, ErrorOrder order, CountSpec spec, int32_t* status_out) {
   if (blockIdx.x != 0 || threadIdx.x != 0) return;
@@ -28,6 +29,8 @@ __global__ void finalize_kernel(const uint32_t* bits, ErrorOrder order, CountSpe
   }
   *status_out = status;
 }
+
+}  // namespace
 
 cudaError_t finalize(const uint32_t* bits, ErrorOrder order, CountSpec spec, int32_t* status_out,
                      cudaStream_t stream) {

@@ -1,5 +1,9 @@
 // The only entry point of libtsp3d_ort.so: RegisterCustomOps adds the tsp3d domain (opset version 1) with every
-// op listed below (adding an op = one line here).
+// op listed below (adding an op = one line here). Ops with a float/float16 type parameter register once per type.
+//
+// Versions: every op is registered for version 1 only (OrtCustomOp start/end version). ORT itself still runs a
+// graph that imports tsp3d version 2 (it keys custom kernels on the schema's since-version, not on the import);
+// tsp3d.runtime.ort_session.make_session refuses such graphs with a message.
 //
 // Threads: the session config entry "tsp3d.num_threads" (SessionOptions.add_session_config_entry, set by
 // tsp3d.runtime.ort_session.make_session from its `threads`) sets the kernels' thread count for sessions created
@@ -60,7 +64,13 @@ int32_t threads_from(const OrtSessionOptions* options) {
 extern "C" __attribute__((visibility("default"))) OrtStatus* ORT_API_CALL RegisterCustomOps(OrtSessionOptions* options,
                                                                                              const OrtApiBase* api_base) {
   const OrtApi* api = api_base->GetApi(ORT_API_VERSION);
-  if (api == nullptr) return nullptr;  // an ORT older than the headers: nothing we can report through
+  if (api == nullptr) {  // an ORT older than our headers: report it through the oldest API
+    const OrtApi* v1 = api_base->GetApi(1);
+    const std::string msg = std::string("tsp3d: libtsp3d_ort.so needs ONNX Runtime C API ") +
+                            std::to_string(ORT_API_VERSION) + " or newer; this runtime is " +
+                            api_base->GetVersionString();
+    return v1 ? v1->CreateStatus(ORT_FAIL, msg.c_str()) : nullptr;
+  }
   Ort::InitApi(api);
   try {
     auto* reg = new Registration();

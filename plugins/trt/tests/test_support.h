@@ -145,6 +145,12 @@ inline nvinfer1::IPluginV3OneRuntime* runtime(nvinfer1::IPluginV3* p) {
       p->getCapabilityInterface(nvinfer1::PluginCapabilityType::kRUNTIME));
 }
 
+// Defined by the glue test runner (plugin_glue_test.cpp): its capturing logger, and a plugin of `op` created
+// from valid attributes (a failure is recorded).
+CaptureLogger& logs();
+Plugin make(const std::string& op);
+void add_shape_and_format_tests(std::vector<std::pair<const char*, void (*)()>>& tests);
+
 inline nvinfer1::DynamicPluginTensorDesc desc(nvinfer1::DataType type, std::initializer_list<int64_t> dims,
                                               nvinfer1::TensorFormat format = nvinfer1::TensorFormat::kLINEAR) {
   nvinfer1::DynamicPluginTensorDesc d{};
