@@ -128,8 +128,9 @@ class OpSpec:
 
 
 def _capacity(natural: str) -> AttrSpec:
+    # Exported graphs always carry a positive bound; at most 2^31 - 1 because TensorRT passes int attributes as int32.
     return AttrSpec(
-        "capacity", "int", default=0, min=0, max=INT64_MAX,
+        "capacity", "int", default=0, min=0, max=INT32_MAX,
         doc=f"upper bound on the output rows; 0 = the natural bound ({natural}); more rows is an error",
     )
 
@@ -237,7 +238,8 @@ OPS: tuple[OpSpec, ...] = (
         attributes=(
             AttrSpec("threshold", "float"),
             AttrSpec("mode", "int", default=0, choices=(0, 1), doc="0 keeps score < threshold, 1 keeps >"),
-            AttrSpec("min_keep", "int", default=1, min=0, max=INT64_MAX),
+            AttrSpec("min_keep", "int", default=1, min=0, max=INT32_MAX),
+            _capacity("N"),
         ),
         data_dependent=True,
     ),

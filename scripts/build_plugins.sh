@@ -6,7 +6,8 @@
 #
 # Environment: BUILD_DIR (default build/plugins), JOBS (default 2), ONNXRUNTIME_INCLUDE_DIR (ORT headers; fetched
 # into third_party/onnxruntime otherwise), TENSORRT_ROOT (passed on to CMake), TSP3D_NATIVE=OFF (portable CPU
-# code instead of -march=native), CMAKE_ARGS (extra arguments for the configure step).
+# code instead of -march=native), TSP3D_BUILD_CUDA=OFF (skip the CUDA/TensorRT parts even where nvcc exists),
+# CMAKE_ARGS (extra arguments for the configure step).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -30,7 +31,8 @@ SKIPPED=()
 
 # ONNX Runtime headers (for libtsp3d_ort.so).
 if "$ROOT/scripts/fetch_ort_headers.sh"; then
-  ARGS+=(-DTSP3D_BUILD_ORT=ON "-DONNXRUNTIME_INCLUDE_DIR=${ONNXRUNTIME_INCLUDE_DIR:-$ROOT/third_party/onnxruntime/include}")
+  ORT_INCLUDE="${ONNXRUNTIME_INCLUDE_DIR:-$ROOT/third_party/onnxruntime/include}"
+  ARGS+=(-DTSP3D_BUILD_ORT=ON "-DONNXRUNTIME_INCLUDE_DIR=$ORT_INCLUDE")
 else
   ARGS+=(-DTSP3D_BUILD_ORT=OFF)
   SKIPPED+=("libtsp3d_ort.so (no ONNX Runtime headers: see the fetch error above, or set ONNXRUNTIME_INCLUDE_DIR)")
@@ -39,7 +41,10 @@ fi
 # CUDA / TensorRT parts: need nvcc and their sources.
 NVCC="$(command -v nvcc || true)"
 [[ -z "$NVCC" && -x /usr/local/cuda/bin/nvcc ]] && NVCC=/usr/local/cuda/bin/nvcc
-if [[ -z "$NVCC" ]]; then
+if [[ "${TSP3D_BUILD_CUDA:-ON}" == OFF ]]; then
+  ARGS+=(-DTSP3D_BUILD_CUDA=OFF)
+  SKIPPED+=("CUDA kernels, TensorRT plugins, robot runtime (TSP3D_BUILD_CUDA=OFF)")
+elif [[ -z "$NVCC" ]]; then
   ARGS+=(-DTSP3D_BUILD_CUDA=OFF)
   SKIPPED+=("CUDA kernels, TensorRT plugins, robot runtime (nvcc not found)")
 elif [[ ! -f "$ROOT/plugins/kernels/cuda/CMakeLists.txt" ]]; then

@@ -67,7 +67,8 @@ def official_shapes() -> dict[str, tuple]:
             for d in ("lv", "vl"):
                 _attention(f"{p}.cross_layer.cross_{d}", s)
                 for i in (0, 3):
-                    s[f"{p}.cross_layer.ffn_{d}.{i}.weight"], s[f"{p}.cross_layer.ffn_{d}.{i}.bias"] = (128, 128), (128,)
+                    s[f"{p}.cross_layer.ffn_{d}.{i}.weight"] = (128, 128)
+                    s[f"{p}.cross_layer.ffn_{d}.{i}.bias"] = (128,)
             for n in ("lv", "lv2", "vl", "vl2"):
                 s[f"{p}.cross_layer.norm_{n}.weight"] = s[f"{p}.cross_layer.norm_{n}.bias"] = (128,)
     for name in ("up_block_1", "up_block_2", "lateral_block_0", "lateral_block_1", "lateral_block_2", "out_block_0"):

@@ -53,6 +53,16 @@ def assert_close(out: torch.Tensor, ref: torch.Tensor, tol: spec.Tolerance) -> N
     torch.testing.assert_close(out.float(), ref.float(), rtol=tol.rtol, atol=tol.atol, equal_nan=True)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _torch_one_thread():
+    """The reference runs many small torch ops; on a loaded 2-core machine their intra-op threads wait for each
+    other far longer than they compute. One thread keeps this module fast (the kernels use their own pool)."""
+    prev = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(prev)
+
+
 @pytest.fixture(scope="module")
 def k():
     from tsp3d.runtime.cpu_kernels import load
@@ -103,6 +113,7 @@ def test_prune(k, mode):
     g = torch.Generator().manual_seed(mode)
     s = torch.round(torch.rand(2000, generator=g) * 50) / 50  # many ties
     s[::17] = float("nan")
+    s[5], s[6], s[7] = float("inf"), float("-inf"), torch.finfo(torch.float32).max  # infinities rank as numbers
     for threshold, min_keep in ((0.5, 1), (-1.0 if mode == 0 else 2.0, 37), (0.3, 0), (0.3, 5000)):
         assert torch.equal(k.prune(s, threshold, mode, min_keep), ops.prune(s, threshold, mode, min_keep))
     assert torch.equal(k.prune(s.half(), 0.5, mode, 1), ops.prune(s.half(), 0.5, mode, 1))
@@ -170,6 +181,37 @@ def test_results_do_not_depend_on_thread_count(k):
         k.set_num_threads(prev)
 
 
+def test_forked_child_gets_a_working_pool(k):
+    """A child forked after the pool started (DataLoader workers, multiprocessing) must not hang on its workers."""
+    import os
+
+    c = random_coords(2000, seed=42, extent=14)
+    nbr = ops.kernel_map(c, c, 3, 1, False)
+    feats, w = torch.randn((c.shape[0], 16)), torch.randn((27, 16, 16))
+    prev = k.set_num_threads(2)
+    try:
+        ref = k.sparse_conv(feats, nbr, w)  # starts the pool's worker
+        pid = os.fork()
+        if pid == 0:  # child: exit code 0 only if the kernels run and agree
+            ok = torch.equal(k.sparse_conv(feats, nbr, w), ref)
+            os._exit(0 if ok else 1)
+        import time
+
+        deadline = time.monotonic() + 60
+        while True:  # a child stuck waiting for workers it does not have must fail the test, not hang it
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            if time.monotonic() > deadline:
+                os.kill(pid, 9)
+                os.waitpid(pid, 0)
+                pytest.fail("the forked child hung in the kernels' thread pool")
+            time.sleep(0.05)
+        assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+    finally:
+        k.set_num_threads(prev)
+
+
 # ---------------------------------------------------------------------------------------------- errors
 
 
@@ -185,6 +227,10 @@ def test_capacity_errors(k):
         k.voxelize(random_points(100), 0.01, capacity=3)
     with pytest.raises(CapacityError):
         k.append_missing(c[:5], random_coords(50, 2, seed=52), capacity=6)
+    scores = torch.arange(10, dtype=torch.float32)
+    assert k.prune(scores, 5.0, 0, 1, capacity=5).tolist() == [0, 1, 2, 3, 4]
+    with pytest.raises(CapacityError, match="produced 5 rows, over its capacity of 4"):
+        k.prune(scores, 5.0, 0, 1, capacity=4)
 
 
 def test_capacity_zero_queries_the_count(k):
@@ -224,3 +270,13 @@ def test_bad_input_errors(k):
         k.sparse_conv(torch.randn(c.shape[0] - 1, 4), nbr, torch.randn(27, 4, 8))
     with pytest.raises(SparseInputError, match="weight"):
         k.sparse_conv(torch.randn(c.shape[0], 4), nbr, torch.randn(27, 5, 8))
+
+
+def test_module_level_shortcuts_use_the_default_library():
+    from tsp3d.runtime import cpu_kernels
+
+    c = random_coords(100, seed=71)
+    assert torch.equal(cpu_kernels.coords_down(c, 1), ops.coords_down(c, 1, 0))
+    nbr = cpu_kernels.kernel_map(c, c, 3, 1)
+    feats, w = torch.randn((c.shape[0], 4)), torch.randn((27, 4, 5))
+    assert torch.equal(cpu_kernels.sparse_conv(feats, nbr, w), cpu_kernels.load().sparse_conv(feats, nbr, w))

@@ -34,7 +34,8 @@ def test_biencoder_ignores_padded_voxels_and_tokens():
     tmask = torch.tensor([[False] * 5 + [True] * 2])
     v2, t2 = enc(vis_pad, pos_pad, vmask, txt_pad, tmask)
     assert torch.allclose(v, v2[:, :9], atol=1e-5) and torch.allclose(t, t2[:, :5], atol=1e-5)
-    assert set(enc.state_dict()) >= {"layers.1.cross_layer.ffn_vl.3.weight", "layers.0.self_attention_visual.norm1.bias",
+    assert set(enc.state_dict()) >= {"layers.1.cross_layer.ffn_vl.3.weight",
+                                     "layers.0.self_attention_visual.norm1.bias",
                                      "layers.0.cross_layer.cross_lv.in_proj_weight"}
 
 

@@ -25,10 +25,13 @@ SPEC_TYPE = {torch.float32: spec.FLOAT, torch.float16: spec.FLOAT16}
 
 
 def run_op(op: str, inputs: dict, n_out: int = 1, threads: int | None = None, node_name: str = "node0", **attrs):
-    """Run one tsp3d node on torch inputs (None = omitted optional input); return torch outputs."""
+    """Run one tsp3d node on torch inputs; return torch outputs. An input given as None is absent: left out of the
+    node when trailing (as the exporter does, docs/opset.md), else given the empty name."""
     from tsp3d.runtime.ort_session import make_session
 
     names = [n if t is not None else "" for n, t in inputs.items()]
+    while names and names[-1] == "":
+        names.pop()
     outs = [f"out{i}" for i in range(n_out)]
     node = helper.make_node(op, names, outs, domain=spec.DOMAIN, name=node_name, **attrs)
     graph = helper.make_graph(
@@ -46,6 +49,15 @@ def run_op(op: str, inputs: dict, n_out: int = 1, threads: int | None = None, no
 def assert_close(out, ref, tol):
     assert out.dtype == ref.dtype
     torch.testing.assert_close(out.float(), ref.float(), rtol=tol.rtol, atol=tol.atol, equal_nan=True)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _torch_one_thread():
+    """See test_cpu_kernels.py: the reference's small torch ops run faster on one thread on a loaded machine."""
+    prev = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(prev)
 
 
 # ---------------------------------------------------------------------------------------------- parity
@@ -166,6 +178,8 @@ def test_error_messages_name_node_problem_and_fix():
     assert "capacity" in _error("CoordsUp", {"coords": c}, stride=2, capacity=5)
     assert "capacity" in _error("AppendMissing", {"coords_a": c[:3], "coords_b": c}, 2, capacity=4)
     assert "capacity" in _error("Voxelize", {"points": random_points(100)}, 2, voxel_size=0.01, capacity=2)
+    msg = _error("Prune", {"scores": torch.arange(10, dtype=torch.float32)}, threshold=5.0, capacity=4)
+    assert "produced 5 rows, over its capacity of 4" in msg
     dup = torch.cat([c, c[5:6]])
     msg = _error("KernelMap", {"in_coords": dup, "out_coords": c}, kernel_size=3, offset_stride=2)
     assert f"input 'in_coords' has duplicate coordinates: rows 5 and {c.shape[0]}" in msg
@@ -281,10 +295,88 @@ def test_empty_inputs():
     empty = torch.zeros((0, 4), dtype=torch.int32)
     c = random_coords(30, seed=13)
     assert run_op("CoordsDown", {"coords": empty}, stride=1)[0].shape == (0, 4)
-    assert run_op("KernelMap", {"in_coords": c, "out_coords": empty}, kernel_size=3, offset_stride=1)[0].shape == (0, 27)
+    (nbr,) = run_op("KernelMap", {"in_coords": c, "out_coords": empty}, kernel_size=3, offset_stride=1)
+    assert nbr.shape == (0, 27)
     (nbr,) = run_op("KernelMap", {"in_coords": empty, "out_coords": c}, kernel_size=2, offset_stride=1)
     assert nbr.shape == (c.shape[0], 8) and bool((nbr == -1).all())
     assert run_op("Prune", {"scores": torch.zeros(0)}, threshold=0.5)[0].shape == (0,)
     (out,) = run_op("SparseConv", {"feats": torch.zeros(0, 3), "nbr": torch.full((4, 27), -1, dtype=torch.int32),
                                    "weight": torch.randn(27, 3, 2), "bias": torch.ones(2)}, activation=0)
     assert torch.equal(out, torch.ones(4, 2))  # no neighbour: act(bias)
+
+
+def test_optional_bias_absent_by_empty_name():
+    c = random_coords(100, seed=14)
+    nbr = ops.kernel_map(c, c, 3, 1, False)
+    feats, w = torch.randn((c.shape[0], 4)), torch.randn((27, 4, 6))
+    from tsp3d.runtime.ort_session import make_session
+
+    node = helper.make_node("SparseConv", ["feats", "nbr", "weight", ""], ["out"], domain=spec.DOMAIN)
+    vi = [helper.make_tensor_value_info(n, ONNX_TYPE[t.dtype], list(t.shape))
+          for n, t in (("feats", feats), ("nbr", nbr), ("weight", w))]
+    graph = helper.make_graph([node], "g", vi, [onnx.ValueInfoProto(name="out")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid(spec.DOMAIN, 1)])
+    (out,) = make_session(model).run(None, {"feats": feats.numpy(), "nbr": nbr.numpy(), "weight": w.numpy()})
+    assert_close(torch.from_numpy(out), ops.sparse_conv(feats, nbr, w, None, 0),
+                 spec.get("SparseConv").tolerance("out", spec.FLOAT))
+
+
+def test_make_session_bad_model_files(tmp_path):
+    from tsp3d.errors import InputFileError
+    from tsp3d.runtime.ort_session import make_session
+
+    with pytest.raises(InputFileError, match="not found"):
+        make_session(tmp_path / "missing.onnx")
+    junk = tmp_path / "junk.onnx"
+    junk.write_bytes(b"\x00not an onnx model")
+    with pytest.raises(InputFileError, match="not a readable ONNX model"):
+        make_session(junk)
+
+
+def test_run_maps_op_errors_to_typed_exceptions():
+    from tsp3d.errors import CapacityError, SparseInputError
+    from tsp3d.runtime.ort_session import make_session, run
+
+    node = helper.make_node("CoordsDown", ["c"], ["o"], domain=spec.DOMAIN, name="down0", stride=1, capacity=2)
+    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("c", TensorProto.INT32, [None, 4])],
+                              [onnx.ValueInfoProto(name="o")])
+    sess = make_session(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17),
+                                                                helper.make_opsetid(spec.DOMAIN, 1)]))
+    c = random_coords(50, seed=15)
+    with pytest.raises(CapacityError, match="tsp3d::CoordsDown node 'down0'"):
+        run(sess, {"c": c.numpy()})
+    bad = c.clone()
+    bad[0, 1] = 40000
+    with pytest.raises(SparseInputError, match="outside the coordinate range"):
+        run(sess, {"c": bad.numpy()})
+    assert run(sess, {"c": c[:1].numpy()})[0].shape == (1, 4)
+
+
+def test_chain_of_ops_with_data_dependent_shapes():
+    """Voxelize -> Gather -> CoordsDown -> KernelMap -> SparseConv (ReLU) -> SparseMaxPool in one graph."""
+    from tsp3d.runtime.ort_session import make_session, run
+
+    pts = random_points(3000, seed=16)
+    w = torch.randn((27, 6, 16), generator=torch.Generator().manual_seed(0)) * 0.3
+    nodes = [
+        helper.make_node("Voxelize", ["points"], ["c1", "first"], domain=spec.DOMAIN, voxel_size=0.05),
+        helper.make_node("Gather", ["points", "first"], ["f1"], axis=0),
+        helper.make_node("CoordsDown", ["c1"], ["c2"], domain=spec.DOMAIN, stride=1),
+        helper.make_node("KernelMap", ["c1", "c2"], ["nbr"], domain=spec.DOMAIN, kernel_size=3, offset_stride=1),
+        helper.make_node("SparseConv", ["f1", "nbr", "w"], ["f2"], domain=spec.DOMAIN, activation=1),
+        helper.make_node("CoordsDown", ["c2"], ["c4"], domain=spec.DOMAIN, stride=2),
+        helper.make_node("KernelMap", ["c2", "c4"], ["nbr2"], domain=spec.DOMAIN, kernel_size=2, offset_stride=2),
+        helper.make_node("SparseMaxPool", ["f2", "nbr2"], ["f4"], domain=spec.DOMAIN),
+    ]
+    graph = helper.make_graph(nodes, "chain", [helper.make_tensor_value_info("points", TensorProto.FLOAT, [None, 6])],
+                              [onnx.ValueInfoProto(name="c4"), onnx.ValueInfoProto(name="f4")],
+                              initializer=[onnx.numpy_helper.from_array(w.numpy(), "w")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid(spec.DOMAIN, 1)])
+    c4, f4 = run(make_session(model, threads=2), {"points": pts.numpy()})
+    c1, first = ops.voxelize(pts, 0.05, 0, 0)
+    c2 = ops.coords_down(c1, 1, 0)
+    f2 = ops.sparse_conv(pts[first.long()], ops.kernel_map(c1, c2, 3, 1, False), w, None, 1)
+    ref_c4 = ops.coords_down(c2, 2, 0)
+    ref_f4 = ops.sparse_max_pool(f2, ops.kernel_map(c2, ref_c4, 2, 2, False))
+    assert torch.equal(torch.from_numpy(c4), ref_c4)
+    assert_close(torch.from_numpy(f4), ref_f4, spec.get("SparseConv").tolerance("out", spec.FLOAT))

@@ -44,7 +44,9 @@ class ConversionReport:
                  f"unmapped official keys: {len(self.unmapped)}, shape conflicts: {len(self.conflicts)}, "
                  f"missing tsp3d keys: {len(self.missing)}"]
         for title, keys in (("unmapped", self.unmapped), ("conflict", self.conflicts), ("missing", self.missing)):
-            lines += [f"  {title}: {k}" for k in keys[:20]] + ([f"  ... {len(keys) - 20} more"] if len(keys) > 20 else [])
+            lines += [f"  {title}: {k}" for k in keys[:20]]
+            if len(keys) > 20:
+                lines.append(f"  ... {len(keys) - 20} more")
         return "\n".join(lines)
 
 

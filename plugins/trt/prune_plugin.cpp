@@ -9,7 +9,8 @@ namespace trt {
 const Schema& PrunePlugin::schema() {
   static const Schema s{{"threshold", FieldKind::kFloat, true, 0.0},
                         {"mode", FieldKind::kInt, false, 0.0},
-                        {"min_keep", FieldKind::kInt, false, 1.0}};
+                        {"min_keep", FieldKind::kInt, false, 1.0},
+                        {"capacity", FieldKind::kInt, false, 0.0}};
   return s;
 }
 
@@ -17,10 +18,12 @@ PrunePlugin::PrunePlugin(std::string node, Attributes attrs)
     : PluginBase(kName, std::move(node), std::move(attrs)),
       threshold_(attrs_.get_float("threshold")),
       mode_(attrs_.get_int("mode")),
-      min_keep_(attrs_.get_int("min_keep")) {
+      min_keep_(attrs_.get_int("min_keep")),
+      capacity_(attrs_.get_int("capacity")) {
   TSP3D_VALIDATE(mode_ == 0 || mode_ == 1,
                  where() << ": attribute 'mode' must be 0 (keep score < threshold) or 1 (keep >), got " << mode_);
   TSP3D_VALIDATE(min_keep_ >= 0, where() << ": attribute 'min_keep' must be >= 0, got " << min_keep_);
+  TSP3D_VALIDATE(capacity_ >= 0, where() << ": attribute 'capacity' must be >= 0, got " << capacity_);
 }
 
 void PrunePlugin::output_types(DataType* out, int32_t, const DataType* in, int32_t) const {
@@ -31,7 +34,7 @@ void PrunePlugin::output_types(DataType* out, int32_t, const DataType* in, int32
 
 void PrunePlugin::output_shapes(const DimsExprs* in, int32_t, DimsExprs* out, int32_t, IExprBuilder& b) const {
   expect_rank(in[kScores], 1, "scores [N]");
-  const auto* rows = declare_rows(b, kSizeOut, 0, in[kScores].d[0], {in[kScores].d[0]}, where());
+  const auto* rows = declare_rows(b, kSizeOut, capacity_, in[kScores].d[0], {in[kScores].d[0]}, where());
   out[kIdxOut].nbDims = 1;
   out[kIdxOut].d[0] = rows;
   set_scalar(out[kSizeOut]);
@@ -55,16 +58,22 @@ bool PrunePlugin::run(const PluginTensorDesc* in, const PluginTensorDesc*, const
   auto* idx = static_cast<int32_t*>(outputs[kIdxOut]);
   const int32_t s =
       in[kScores].type == DataType::kFLOAT
-          ? tsp3d_cuda_prune_f32(static_cast<const float*>(inputs[kScores]), n, threshold_, mode_, min_keep_, 0, idx,
-                                 count_slot(ws), status_slot(ws), kernel_workspace(ws), bytes, stream)
-          : tsp3d_cuda_prune_f16(static_cast<const uint16_t*>(inputs[kScores]), n, threshold_, mode_, min_keep_, 0,
+          ? tsp3d_cuda_prune_f32(static_cast<const float*>(inputs[kScores]), n, threshold_, mode_, min_keep_, capacity_,
+                                 idx, count_slot(ws), status_slot(ws), kernel_workspace(ws), bytes, stream)
+          : tsp3d_cuda_prune_f16(static_cast<const uint16_t*>(inputs[kScores]), n, threshold_, mode_, min_keep_, capacity_,
                                  idx, count_slot(ws), status_slot(ws), kernel_workspace(ws), bytes, stream);
   if (!launched("launch", s)) return false;
   if (!launched("size tensor", tsp3d_cuda_size_from_count(count_slot(ws), status_slot(ws), 0,
                                                           static_cast<int32_t*>(outputs[kSizeOut]), stream))) {
     return false;
   }
-  return finished(ws, stream, true, [](const DeviceResult&) { return std::string(); });
+  return finished(ws, stream, true, [this](const DeviceResult& r) -> std::string {
+    if (r.status == code(Status::kCapacityExceeded)) {
+      return std::to_string(r.count) + " rows kept, over the attribute capacity=" + std::to_string(capacity_) +
+             " (raise it)";
+    }
+    return std::string();
+  });
 }
 
 }  // namespace trt

@@ -1,5 +1,5 @@
 // Prune: scores [N] T (float32 or float16) -> idx [M] int32 ascending, and the size tensor M (output 1), bounded
-// by N (the opset gives Prune no capacity attribute).
+// by the capacity attribute (or N when it is 0).
 #pragma once
 
 #include "plugin_base.h"
@@ -30,6 +30,7 @@ class PrunePlugin final : public PluginBase {
   float threshold_;
   int32_t mode_;
   int32_t min_keep_;
+  int32_t capacity_;
 };
 
 }  // namespace trt

@@ -3,9 +3,9 @@
 Used by the parity tests, the benchmarks and the GPU check (as the CPU side). Same signatures and errors as the
 reference ``tsp3d.sparse`` primitives: ``SparseInputError`` for bad input, ``CapacityError`` over a capacity.
 
-    from tsp3d.runtime.cpu_kernels import load
-    k = load()
-    coords, first = k.voxelize(points, 0.01)
+    from tsp3d.runtime import cpu_kernels
+    coords, first = cpu_kernels.voxelize(points, 0.01)      # the default library (cpu_kernels.load())
+    k = cpu_kernels.load("/path/to/libtsp3d_cpu.so")        # or a given one
 """
 from __future__ import annotations
 
@@ -197,11 +197,12 @@ class CpuKernels:
         self._check(self.lib.tsp3d_cpu_lookup(_ptr(q), q.shape[0], _ptr(t), t.shape[0], _ptr(idx)), "lookup")
         return idx
 
-    def prune(self, scores, threshold: float, mode: int = 0, min_keep: int = 1) -> torch.Tensor:
+    def prune(self, scores, threshold: float, mode: int = 0, min_keep: int = 1, capacity: int = 0) -> torch.Tensor:
+        """float16 scores go through float32 (exact; the op compares in float32)."""
         s = _tensor(scores, "scores", (torch.float32, torch.float16), 1).float().contiguous()
-        out, count, _, st = self._rows_op(self.lib.tsp3d_cpu_prune_f32, "prune", s.shape[0], 0, 0,
+        out, count, _, st = self._rows_op(self.lib.tsp3d_cpu_prune_f32, "prune", s.shape[0], capacity, 0,
                                           [_ptr(s), s.shape[0], float(threshold), int(mode), int(min_keep)])
-        self._check(st, "prune", count.value)
+        self._check(st, "prune", count.value, capacity)
         return out[: count.value].clone()
 
     def append_missing(self, coords_a, coords_b, capacity: int = 0):
@@ -225,3 +226,48 @@ def load(path: Optional[str] = None) -> CpuKernels:
 
         path = str(require_library("cpu"))
     return CpuKernels(Path(path))
+
+
+# Module-level shortcuts to the default library: cpu_kernels.sparse_conv(...) == load().sparse_conv(...).
+def voxelize(points, voxel_size, batch=0, capacity=0):
+    return load().voxelize(points, voxel_size, batch, capacity)
+
+
+def coords_down(coords, stride, capacity=0):
+    return load().coords_down(coords, stride, capacity)
+
+
+def coords_up(coords, stride, capacity=0):
+    return load().coords_up(coords, stride, capacity)
+
+
+def kernel_map(in_coords, out_coords, kernel_size, offset_stride, transposed=False):
+    return load().kernel_map(in_coords, out_coords, kernel_size, offset_stride, transposed)
+
+
+def sparse_conv(feats, nbr, weight, bias=None, activation=0, out=None):
+    return load().sparse_conv(feats, nbr, weight, bias, activation, out)
+
+
+def sparse_conv_int8(feats, feats_scale, nbr, weight, weight_scale, bias=None, activation=0):
+    return load().sparse_conv_int8(feats, feats_scale, nbr, weight, weight_scale, bias, activation)
+
+
+def sparse_max_pool(feats, nbr):
+    return load().sparse_max_pool(feats, nbr)
+
+
+def lookup(query, table):
+    return load().lookup(query, table)
+
+
+def prune(scores, threshold, mode=0, min_keep=1, capacity=0):
+    return load().prune(scores, threshold, mode, min_keep, capacity)
+
+
+def append_missing(coords_a, coords_b, capacity=0):
+    return load().append_missing(coords_a, coords_b, capacity)
+
+
+def set_num_threads(n: int) -> int:
+    return load().set_num_threads(n)

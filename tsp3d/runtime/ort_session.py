@@ -2,7 +2,7 @@
 
     from tsp3d.runtime.ort_session import make_session
     sess = make_session("model.onnx", threads=2)
-    outputs = sess.run(None, {"points": points})
+    outputs = run(sess, {"points": points})     # or sess.run(None, ...) for ORT's own exceptions
 
 Threads: ``threads`` sets both ONNX Runtime's intra-op pool (standard ops) and the tsp3d kernels' own pool (session
 config entry ``tsp3d.num_threads``, read by the library when it is registered). ``None`` leaves ORT's default and
@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 from typing import Optional, Sequence, Union
 
-from tsp3d.errors import DependencyError, InputFileError, ModelFormatError
+from tsp3d.errors import CapacityError, DependencyError, InputFileError, ModelFormatError, SparseInputError
 
 THREADS_CONFIG_KEY = "tsp3d.num_threads"
 DOMAIN = "tsp3d"
@@ -88,3 +88,21 @@ def make_session(model: ModelLike, threads: Optional[int] = None, providers: Seq
     data = _model_bytes(model)
     so = session_options(threads, spinning, library)
     return ort.InferenceSession(data, sess_options=so, providers=list(providers), **session_kwargs)
+
+
+def run(session, feeds: dict, output_names=None) -> list:
+    """``session.run`` with the tsp3d ops' errors as typed exceptions: ``CapacityError`` when an op went over its
+    capacity, ``SparseInputError`` for other bad input to a tsp3d op (the message names the node); anything else
+    propagates unchanged."""
+    try:
+        return session.run(output_names, feeds)
+    except Exception as e:
+        msg = str(e)
+        at = msg.find("tsp3d::")
+        if at < 0:
+            raise
+        detail = msg[at:].strip()
+        if "over its capacity" in detail:
+            raise CapacityError(detail, hint="raise the node's capacity (model config 'capacities', "
+                                             "tsp3d export --capacity)") from e
+        raise SparseInputError(detail) from e

@@ -3,7 +3,8 @@
 ``out[o] = bias + sum_k W[k]^T feats[nbr[o, k]]`` over the offsets where ``nbr[o, k] >= 0``, with ``W`` in
 MinkowskiEngine layout ``(K, Cin, Cout)``. Offsets are accumulated in index order ``k = 0..K-1``; for a fixed
 ``k`` every output (and every input) appears at most once, so the scatter needs no atomics and the result is
-deterministic on CPU and CUDA alike.
+deterministic on CPU and CUDA alike. (The scatter uses ``index_put_(accumulate=True)``: on the CPU it is several
+times faster than ``index_add_`` for these shapes; with unique indices both are exact.)
 """
 from __future__ import annotations
 
@@ -46,7 +47,7 @@ def conv_forward(feats, nbr, weight, bias, activation: int) -> torch.Tensor:
     for k in range(nbr.shape[1]):
         in_rows, out_rows = _pairs(nbr[:, k])
         if in_rows.numel():
-            out.index_add_(0, out_rows, f.index_select(0, in_rows) @ w[k])
+            out.index_put_((out_rows,), f.index_select(0, in_rows) @ w[k], accumulate=True)
     if bias is not None:
         out += bias.to(acc_dtype)
     if activation == ACT_RELU:
@@ -63,7 +64,7 @@ def conv_backward(grad_out, feats, nbr, weight, need_feats: bool, need_weight: b
             continue
         g = grad_out.index_select(0, out_rows)
         if need_feats:
-            grad_feats.index_add_(0, in_rows, g @ weight[k].T)
+            grad_feats.index_put_((in_rows,), g @ weight[k].T, accumulate=True)
         if need_weight:
             grad_weight[k] = feats.index_select(0, in_rows).T @ g
     return grad_feats, grad_weight

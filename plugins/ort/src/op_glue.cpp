@@ -72,6 +72,9 @@ std::string shape_string(const std::vector<int64_t>& shape) {
 
 Tensor input(OrtKernelContext* ctx, size_t index) {
   Tensor t;
+  size_t count = 0;
+  Ort::ThrowOnError(Ort::GetApi().KernelContext_GetInputCount(ctx, &count));
+  if (index >= count) return t;  // a trailing optional input left out of the node
   const OrtValue* v = nullptr;
   Ort::ThrowOnError(Ort::GetApi().KernelContext_GetInput(ctx, index, &v));
   if (v == nullptr) return t;

@@ -3,6 +3,7 @@
 // message names the op, the node, the problem and what to change.
 #pragma once
 
+#include <climits>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -20,7 +21,9 @@ constexpr const char* kDomain = "tsp3d";
 
 using Types = std::vector<ONNXTensorElementDataType>;
 using Flags = std::vector<bool>;
-constexpr int64_t kInt64Max = INT64_MAX;
+// Int attributes (capacities, min_keep) are at most 2^31 - 1: TensorRT passes int attributes as int32, and the
+// same graph must run in both runtimes (docs/opset.md, Capacity attributes).
+constexpr int64_t kAttrMax = INT32_MAX;
 
 // Per-registration settings (from the session options given to RegisterCustomOps).
 struct OpConfig {

@@ -61,8 +61,8 @@ int32_t threads_from(const OrtSessionOptions* options) {
 
 }  // namespace
 
-extern "C" __attribute__((visibility("default"))) OrtStatus* ORT_API_CALL RegisterCustomOps(OrtSessionOptions* options,
-                                                                                             const OrtApiBase* api_base) {
+extern "C" __attribute__((visibility("default"))) OrtStatus* ORT_API_CALL
+RegisterCustomOps(OrtSessionOptions* options, const OrtApiBase* api_base) {
   const OrtApi* api = api_base->GetApi(ORT_API_VERSION);
   if (api == nullptr) {  // an ORT older than our headers: report it through the oldest API
     const OrtApi* v1 = api_base->GetApi(1);

@@ -216,7 +216,7 @@ void test_schema_errors() {
   Plugin p = create("Prune", prune);
   CHECK(p != nullptr && serialized(p.get()) ==
                             (std::vector<std::string>{"threshold=f:0.1", "mode=i:0", "min_keep=i:1",
-                                                      "schema_version=i:1"}));
+                                                      "capacity=i:0", "schema_version=i:1"}));
 }
 
 bool has_cuda_device() {

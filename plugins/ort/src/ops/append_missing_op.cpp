@@ -12,7 +12,7 @@ class AppendMissingKernel : public KernelBase {
  public:
   explicit AppendMissingKernel(const KernelSetup& s) : KernelBase(s) {
     const int64_t zero = 0;
-    capacity_ = attr_int(s, "capacity", &zero, 0, kInt64Max);
+    capacity_ = attr_int(s, "capacity", &zero, 0, kAttrMax);
   }
 
  protected:

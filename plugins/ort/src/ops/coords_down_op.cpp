@@ -12,7 +12,7 @@ class CoordsDownKernel : public KernelBase {
   explicit CoordsDownKernel(const KernelSetup& s) : KernelBase(s) {
     const int64_t zero = 0;
     stride_ = static_cast<int32_t>(attr_int(s, "stride", nullptr, 1, kCoordMax));
-    capacity_ = attr_int(s, "capacity", &zero, 0, kInt64Max);
+    capacity_ = attr_int(s, "capacity", &zero, 0, kAttrMax);
   }
 
  protected:

@@ -13,7 +13,7 @@ class CoordsUpKernel : public KernelBase {
     const int64_t zero = 0;
     stride_ = static_cast<int32_t>(attr_int(s, "stride", nullptr, 2, kCoordMax));
     if (stride_ % 2) fail(ORT_INVALID_GRAPH, "attribute 'stride' must be even, got " + std::to_string(stride_));
-    capacity_ = attr_int(s, "capacity", &zero, 0, kInt64Max);
+    capacity_ = attr_int(s, "capacity", &zero, 0, kAttrMax);
   }
 
  protected:

@@ -12,10 +12,11 @@ namespace {
 class PruneKernel : public KernelBase {
  public:
   explicit PruneKernel(const KernelSetup& s) : KernelBase(s) {
-    const int64_t mode0 = kKeepBelow, one = 1;
+    const int64_t mode0 = kKeepBelow, one = 1, zero = 0;
     threshold_ = attr_float(s, "threshold", nullptr);
     mode_ = static_cast<int32_t>(attr_int(s, "mode", &mode0, kKeepBelow, kKeepAbove));
-    min_keep_ = attr_int(s, "min_keep", &one, 0, kInt64Max);
+    min_keep_ = attr_int(s, "min_keep", &one, 0, kAttrMax);
+    capacity_ = attr_int(s, "capacity", &zero, 0, kAttrMax);
   }
 
  protected:
@@ -29,8 +30,10 @@ class PruneKernel : public KernelBase {
                                                      &idx, &d);
     StatusContext c;
     c.inputs = {"scores"};
+    c.capacity = capacity_;
     check(st, d, c);
     const int64_t m = static_cast<int64_t>(idx.size());
+    check(cpu::check_capacity(m, capacity_, &d), d, c);
     std::memcpy(output(ctx, 0, {m}), idx.data(), sizeof(int32_t) * idx.size());
   }
 
@@ -38,6 +41,7 @@ class PruneKernel : public KernelBase {
   float threshold_;
   int32_t mode_;
   int64_t min_keep_;
+  int64_t capacity_;
 };
 
 }  // namespace

@@ -19,7 +19,7 @@ class VoxelizeKernel : public KernelBase {
       fail(ORT_INVALID_GRAPH, "attribute 'voxel_size' must be a finite float > 0, got " + std::to_string(voxel_size_));
     }
     batch_ = static_cast<int32_t>(attr_int(s, "batch", &zero, 0, kBatchMax));
-    capacity_ = attr_int(s, "capacity", &zero, 0, kInt64Max);
+    capacity_ = attr_int(s, "capacity", &zero, 0, kAttrMax);
   }
 
  protected:

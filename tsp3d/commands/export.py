@@ -1,0 +1,38 @@
+"""tsp3d export"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+
+def command(
+    checkpoint: Path = typer.Option(..., help="A tsp3d checkpoint (.pt)."),
+    out: Path = typer.Option(..., help="Bundle directory to write (built in a temporary sibling, then renamed)."),
+    fp16: bool = typer.Option(False, "--fp16", help="Also write the FP16 graphs (model_fp16.onnx, ...)."),
+    capacity: Optional[List[str]] = typer.Option(
+        None, "--capacity", help="Override a capacity of the model config, NAME=VALUE (repeatable)."),
+    texts: Optional[Path] = typer.Option(
+        None, help="Sentences (one per line) to pre-encode into text_features.npz."),
+    text_encoder: bool = typer.Option(True, help="Export the text encoder (text_encoder.onnx + tokenizer)."),
+    force: bool = typer.Option(False, help="Replace an existing bundle."),
+) -> None:
+    """Export a checkpoint to ONNX: model.onnx, backbone.onnx + head.onnx, text encoder, manifest.json."""
+    from tsp3d.export.bundle import export_bundle, parse_capacities
+    from tsp3d.export.text_encoder import read_texts_file
+
+    sentences = read_texts_file(texts) if texts is not None else None
+    manifest = export_bundle(checkpoint, out, fp16=fp16, capacities=parse_capacities(capacity), texts=sentences,
+                             text_encoder=text_encoder, force=force, progress=lambda m: typer.echo(f"  {m}", err=True))
+    files = manifest["files"]
+    total = sum(f["bytes"] for f in files.values())
+    typer.echo(f"wrote {out} ({len(files)} files, {total / 1e6:.1f} MB) in {manifest['export_seconds']} s")
+    for precision, graphs in manifest["graphs"].items():
+        typer.echo(f"  {precision}: " + ", ".join(g["file"] for g in graphs.values()))
+    check = manifest["self_check"]
+    if check.get("ran"):
+        typer.echo(f"  self-check (ONNX Runtime vs PyTorch, trace input): counts equal {check['counts_equal']}, "
+                   f"max abs centre {check['max_abs']['center']:.2g}")
+    else:
+        typer.echo(f"  self-check skipped: {check.get('reason', 'disabled')}")

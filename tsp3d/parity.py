@@ -1,0 +1,161 @@
+"""Parity measurements between a reference run and another runtime (used by ``tsp3d validate``).
+
+* Voxel sets are compared **as sets** (pruning is a threshold: a score within float rounding of it flips one
+  voxel, which is a different set, not a numeric error). The sets: the backbone levels V1/V2/V3 and, in the head,
+  the voxels kept by TGP at 64 and 32 voxels, the upsampled sets, and the final set after CBA.
+* Float outputs go through Polygraphy's ``Comparator`` (``CompareFunc.simple``: max/mean abs and rel error;
+  ``CosineSimilarityCompareFunc``), wrapped in ``RunResults``; only iterations whose shapes agree are compared.
+* ``scaled_rel``: ``max |a - b| / max |b|`` per output, the relative error at the output's own scale (the
+  element-wise relative error of Polygraphy explodes on values near 0).
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import numpy as np
+
+# The head's voxel sets, in the order the model creates them (CoordsUp input/output twice, AppendMissing).
+HEAD_SETS = ("tgp64_kept", "up32", "tgp32_kept", "up16", "final")
+LEVEL_SETS = ("v1", "v2", "v3")
+
+
+# ---------------------------------------------------------------- sets
+
+
+def set_keys(coords: np.ndarray) -> np.ndarray:
+    """Sorted unique int64 keys of coordinate rows ``[N, 4]`` (batch, x, y, z) (docs/opset.md key packing)."""
+    c = np.asarray(coords, dtype=np.int64).reshape(-1, 4)
+    keys = (c[:, 0] << 48) | ((c[:, 1] + 32768) << 32) | ((c[:, 2] + 32768) << 16) | (c[:, 3] + 32768)
+    return np.unique(keys)
+
+
+def compare_sets(a: np.ndarray, b: np.ndarray) -> dict:
+    ka, kb = set_keys(a), set_keys(b)
+    only_a = np.setdiff1d(ka, kb, assume_unique=True).size
+    only_b = np.setdiff1d(kb, ka, assume_unique=True).size
+    return {"identical": only_a == 0 and only_b == 0, "size_a": int(ka.size), "size_b": int(kb.size),
+            "only_a": int(only_a), "only_b": int(only_b)}
+
+
+def record_torch_head_sets(model, levels, text_feats, text_mask):
+    """Run ``model.ground`` while recording its voxel sets -> (outputs, {HEAD_SETS name: coords})."""
+    import torch
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class Recorder(TorchDispatchMode):
+        def __init__(self):
+            super().__init__()
+            self.sets: list[np.ndarray] = []
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            out = func(*args, **(kwargs or {}))
+            if func.name() == "tsp3d::coords_up":
+                self.sets += [args[0].cpu().numpy(), out.cpu().numpy()]
+            elif func.name() == "tsp3d::append_missing":
+                self.sets.append(out[0].cpu().numpy())
+            return out
+
+    with torch.no_grad(), Recorder() as rec:
+        out = model.ground(*levels, text_feats, text_mask)
+    if len(rec.sets) != len(HEAD_SETS):
+        raise RuntimeError(f"expected {len(HEAD_SETS)} voxel sets from the head, recorded {len(rec.sets)}")
+    return out, dict(zip(HEAD_SETS, rec.sets))
+
+
+def head_with_set_outputs(head_proto):
+    """A copy of the head graph with the voxel sets of ``HEAD_SETS`` as extra outputs -> (proto, value names)."""
+    import onnx
+
+    proto = onnx.ModelProto()
+    proto.CopyFrom(head_proto)
+    ups = [n for n in proto.graph.node if n.domain == "tsp3d" and n.op_type == "CoordsUp"]
+    appends = [n for n in proto.graph.node if n.domain == "tsp3d" and n.op_type == "AppendMissing"]
+    if len(ups) != 2 or len(appends) != 1:
+        raise RuntimeError(f"unexpected head graph: {len(ups)} CoordsUp and {len(appends)} AppendMissing nodes")
+    names = [ups[0].input[0], ups[0].output[0], ups[1].input[0], ups[1].output[0], appends[0].output[0]]
+    present = {o.name for o in proto.graph.output}
+    for name in names:
+        if name not in present:
+            proto.graph.output.append(onnx.helper.make_tensor_value_info(name, onnx.TensorProto.INT32, None))
+    return proto, names
+
+
+# ---------------------------------------------------------------- boxes
+
+
+def box_iou(a, b) -> float:
+    from tsp3d.data.boxes import axis_aligned_iou
+
+    return float(axis_aligned_iou(np.asarray(a, np.float64), np.asarray(b, np.float64)))
+
+
+# ---------------------------------------------------------------- float outputs through Polygraphy
+
+
+class OutputLog:
+    """Per-iteration float outputs of the reference and one runtime, compared with Polygraphy at the end."""
+
+    def __init__(self, ref_name: str, rt_name: str):
+        self.names = (ref_name, rt_name if rt_name != ref_name else rt_name + "-b")
+        self.ref: list[OrderedDict] = []
+        self.rt: list[OrderedDict] = []
+        self.skipped: dict[str, int] = {}
+
+    def add(self, ref: dict, rt: dict) -> None:
+        """One iteration: outputs by name; an output whose shapes differ is skipped (counted)."""
+        a, b = OrderedDict(), OrderedDict()
+        for name, value in ref.items():
+            other = rt.get(name)
+            if other is None or np.shape(other) != np.shape(value):
+                self.skipped[name] = self.skipped.get(name, 0) + 1
+                continue
+            a[name] = np.asarray(value, np.float32)
+            b[name] = np.asarray(other).astype(np.float32)
+        if a:
+            self.ref.append(a)
+            self.rt.append(b)
+
+    def compare(self) -> dict:
+        """``{output: {max_abs, max_rel, mean_abs, scaled_rel, min_cosine, iterations, skipped}}``."""
+        from polygraphy.comparator import CompareFunc, Comparator, IterationResult, RunResults
+        from polygraphy.comparator.compare import CosineSimilarityCompareFunc
+        from polygraphy.logger import G_LOGGER
+
+        if not self.ref:
+            return {name: {"iterations": 0, "skipped": n} for name, n in self.skipped.items()}
+        results = RunResults([
+            (self.names[0], [IterationResult(o, runner_name=self.names[0]) for o in self.ref]),
+            (self.names[1], [IterationResult(o, runner_name=self.names[1]) for o in self.rt]),
+        ])
+        old = G_LOGGER.module_severity
+        G_LOGGER.module_severity = G_LOGGER.CRITICAL  # the report says it all; no per-output log lines
+        funcs = [CompareFunc.simple(check_error_stat="max", atol=float("inf"), rtol=float("inf")),
+                 CosineSimilarityCompareFunc(-1.0)]
+        try:
+            simple, cosine = [_iterations(Comparator.compare_accuracy(results, compare_func=f)) for f in funcs]
+        finally:
+            G_LOGGER.module_severity = old
+        out: dict = {}
+        for it_simple, it_cos in zip(simple, cosine):
+            for name, r in it_simple.items():
+                s = out.setdefault(name, {"max_abs": 0.0, "max_rel": 0.0, "mean_abs_max": 0.0, "min_cosine": 1.0,
+                                          "iterations": 0})
+                s["max_abs"] = max(s["max_abs"], r.max_absdiff)
+                s["max_rel"] = max(s["max_rel"], r.max_reldiff)
+                s["mean_abs_max"] = max(s["mean_abs_max"], r.mean_absdiff)
+                s["iterations"] += 1
+                if name in it_cos:
+                    s["min_cosine"] = min(s["min_cosine"], float(it_cos[name].cosine_similarity))
+        for name, s in out.items():
+            scale = max(float(np.abs(it[name]).max()) for it in self.ref if name in it)
+            s["scaled_rel"] = s["max_abs"] / scale if scale > 0 else (0.0 if s["max_abs"] == 0 else float("inf"))
+            s["skipped"] = self.skipped.get(name, 0)
+        for name, n in self.skipped.items():
+            out.setdefault(name, {"iterations": 0, "skipped": n})
+        return out
+
+
+def _iterations(accuracy) -> list:
+    """The per-iteration results of the one runner pair (Polygraphy >= 0.50 wraps them in a list per function)."""
+    result = accuracy[0] if not hasattr(accuracy, "values") else accuracy
+    return next(iter(result.values()))
