@@ -1,8 +1,10 @@
-"""Selection of the GEMM backend behind ``sparse_conv``: the PyTorch reference (always there) or spconv.
+"""Which code executes the sparse primitives (their meaning is always the PyTorch reference's):
 
-Only the gather-GEMM-scatter of ``sparse_conv`` is delegated; rulebooks, pooling, lookup and pruning always run
-the reference code, so every backend sees the same kernel maps. Select with ``set_backend`` or the environment
-variable ``TSP3D_SPARSE_BACKEND`` (``reference`` | ``spconv``).
+- ``reference``: the PyTorch reference (always there; CPU and CUDA);
+- ``spconv``: spconv's native gather-GEMM-scatter for ``sparse_conv`` only (rulebooks stay the reference's);
+- ``cpp``: our C++ CPU kernels (libtsp3d_cpu.so) for every primitive on CPU tensors (CUDA tensors use the
+  reference).
+Select with ``set_backend`` or the environment variable ``TSP3D_SPARSE_BACKEND``.
 """
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import os
 
 from tsp3d.errors import DependencyError, SparseInputError
 
-BACKENDS = ("reference", "spconv")
+BACKENDS = ("reference", "spconv", "cpp")
 _state = {"name": None}
 
 
@@ -24,11 +26,19 @@ def spconv_available() -> bool:
     return True
 
 
+def cpp_available() -> bool:
+    from tsp3d.utils.libraries import find_library
+
+    return find_library("cpu") is not None
+
+
 def set_backend(name: str) -> None:
     if name not in BACKENDS:
         raise SparseInputError(f"unknown sparse backend {name!r}; choose one of {', '.join(BACKENDS)}")
     if name == "spconv" and not spconv_available():
         raise DependencyError("the spconv backend needs spconv", hint="pip install spconv-cu126")
+    if name == "cpp" and not cpp_available():
+        raise DependencyError("the cpp backend needs libtsp3d_cpu.so", hint="build it with scripts/build_plugins.sh")
     _state["name"] = name
 
 
