@@ -24,6 +24,12 @@ from tsp3d.train.logs import CsvLog
 from tsp3d.train.options import TrainOptions
 
 
+# Options a resumed run takes from the new invocation; all others (config, lr, batch size, seed, augmentation, ...)
+# come from the run's checkpoint so that the run continues the same trajectory.
+RESUME_OVERRIDABLE = ("epochs", "max_steps", "time_budget_min", "out", "data", "val_every", "val_samples",
+                      "ckpt_every_steps", "log_every_steps", "text_cache", "threads")
+
+
 @dataclass
 class TrainResult:
     out_dir: Path
@@ -108,9 +114,9 @@ def train(opts: TrainOptions, resume: bool = False, force: bool = False, progres
             raise CheckpointError(f"nothing to resume: {last} does not exist")
         ckpt = load_checkpoint(last)
         saved = ckpt.meta.get("options")
-        if saved:  # the run's own options win, except the limits the user may extend on resume
-            keep = {k: getattr(opts, k) for k in ("epochs", "max_steps", "time_budget_min", "out", "data")}
-            opts = TrainOptions.from_dict({**saved, **keep})
+        if saved:  # what defines the training trajectory comes from the run; limits and logging from this call
+            now = {k: getattr(opts, k) for k in RESUME_OVERRIDABLE}
+            opts = TrainOptions.from_dict({**saved, **now})
     cfg = ckpt.config if ckpt else load_config(opts.config)
     torch.manual_seed(opts.seed)
     model = TSP3D(cfg)
@@ -175,12 +181,12 @@ def train(opts: TrainOptions, resume: bool = False, force: bool = False, progres
                 scheduler.step()
                 step += 1
                 if bar:
-                    bar.update(task, advance=1, description=f"epoch {epoch} loss {float(losses['loss']):.3f}")
+                    bar.update(task, advance=1, description=f"epoch {epoch} loss {losses['loss'].item():.3f}")
                 if step % opts.log_every_steps == 0 or step == 1:
                     log.write({"step": step, "epoch": epoch, "lr": scheduler.get_last_lr()[0],
                                "elapsed_s": round(time.perf_counter() - t_start, 2),
                                "step_s": round(time.perf_counter() - t0, 3), "grad_norm": float(grad_norm),
-                               **{k: float(v) for k, v in losses.items()}})
+                               **{k: v.item() for k, v in losses.items()}})
                 if step % opts.ckpt_every_steps == 0:
                     save(last, epoch, step)
                 if _should_stop(opts.max_steps and step >= opts.max_steps, world):
