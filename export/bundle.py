@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import time
 from pathlib import Path
 
@@ -121,6 +122,9 @@ def export_bundle(checkpoint: str | Path, out_dir: str | Path, *, fp16: bool = F
     manifest = {"format": md.FORMAT, "format_version": md.FORMAT_VERSION}
     t0 = time.perf_counter()
     with atomic_dir(out_dir, force) as tmp:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it 0700; a bundle is meant to be shared
         say("tracing and translating the model to ONNX")
         example = example_inputs(folded)
         graphs = export_graphs(folded, example)

@@ -126,7 +126,8 @@ def _rule_nodes(g: _Graph, rule: str) -> set:
         out |= {id(g.producer[s]) for s in starts}
     elif rule == "scores":
         for n in nodes:
-            if n.op_type == "Prune":
+            if n.op_type == "Prune":  # the compare itself, on float32 scores
+                out.add(id(n))
                 g.walk_back(n.input[0], include_heavy=True, out=out)
     elif rule == "box":
         starts = [o.name for o in g.graph.output if o.name in FP32_OUTPUTS]
@@ -245,7 +246,7 @@ def convert(proto, keep=DEFAULT_KEEP):
             new_type[o] = want if g.is_float(o) else g.types.get(o, 0)
         new_nodes.append(node)
 
-    _fix_outputs(graph, new_type, new_nodes, cast)
+    _fix_outputs(graph, new_type, new_nodes)
     used = {i for n in new_nodes for i in n.input}
     all_inits = [t for t in graph.initializer if t.name in used] + [t for t in fp16_inits.values()]
     del graph.node[:]
@@ -259,8 +260,10 @@ def convert(proto, keep=DEFAULT_KEEP):
     return model, report
 
 
-def _fix_outputs(graph, new_type: dict, new_nodes: list, cast) -> None:
+def _fix_outputs(graph, new_type: dict, new_nodes: list) -> None:
     """Box outputs stay float32 (a Cast when a float16 node made them); other outputs take their new type."""
+    from onnx import helper
+
     for out in graph.output:
         t = new_type.get(out.name, out.type.tensor_type.elem_type)
         if out.name in FP32_OUTPUTS and t != FLOAT:
@@ -269,8 +272,6 @@ def _fix_outputs(graph, new_type: dict, new_nodes: list, cast) -> None:
             for n in new_nodes:
                 n.output[:] = [inner if o == out.name else o for o in n.output]
                 n.input[:] = [inner if i == out.name else i for i in n.input]
-            from onnx import helper
-
             new_nodes.append(helper.make_node("Cast", [inner], [out.name], to=FLOAT, name=f"cast_{out.name}"))
             new_type[inner], new_type[out.name] = t, FLOAT
         else:

@@ -13,6 +13,7 @@ Interface (docs/export.md):
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import warnings
 from dataclasses import dataclass
@@ -87,7 +88,9 @@ def export_graphs(model, example=None) -> Graphs:
         raise ModelFormatError("export needs an eval-mode model (dropout and BatchNorm statistics are frozen)")
     example = example if example is not None else example_inputs(model)
     module = _FullWithLevels(model).eval()
-    table = {**torch_ops.translation_table(), **exact_int_div.translation_table()}
+    # Prune calls carry no capacity yet: bound them by the largest set the config allows (see torch_ops).
+    prune_bound = max(dataclasses.astuple(model.cfg.capacities))
+    table = {**torch_ops.translation_table(prune_bound), **exact_int_div.translation_table()}
     chatter = io.StringIO()  # the exporter prints progress lines; keep them for the error message only
     try:
         with torch.no_grad(), warnings.catch_warnings(), contextlib.redirect_stdout(chatter):

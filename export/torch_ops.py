@@ -7,7 +7,7 @@ exactly one node. Exported graphs follow two rules of the opset: every ``capacit
 """
 from __future__ import annotations
 
-from tsp3d.errors import CapacityError, ModelFormatError
+from tsp3d.errors import CapacityError
 from tsp3d.export import opset_spec as spec
 
 
@@ -61,12 +61,9 @@ def lookup(query, table):
     return _opset().Lookup(query, table)
 
 
-def prune(scores, threshold: float, mode: int, min_keep: int, capacity: int = 0):
-    if int(capacity) != 0:
-        # Opset v1's Prune has no capacity (its bound is the input rows): refuse rather than drop a check.
-        raise ModelFormatError(f"Prune: the model passes capacity={capacity}, which the {spec.DOMAIN} opset "
-                               f"v{spec.VERSION} cannot carry (Prune's bound is its input rows)")
-    return _opset().Prune(scores, threshold=float(threshold), mode=int(mode), min_keep=int(min_keep))
+def prune(scores, threshold: float, mode: int, min_keep: int, capacity: int = 0, *, fallback: int = 0):
+    return _opset().Prune(scores, threshold=float(threshold), mode=int(mode), min_keep=int(min_keep),
+                          capacity=checked_capacity("Prune", capacity if int(capacity) > 0 else fallback))
 
 
 def append_missing(coords_a, coords_b, capacity: int):
@@ -74,8 +71,21 @@ def append_missing(coords_a, coords_b, capacity: int):
                                   _outputs=2)
 
 
-def translation_table() -> dict:
-    """``{torch.ops.tsp3d.<op>.default: function}`` for every op of the opset that the model uses."""
+def _prune_with_bound(bound: int):
+    # A named function with the op's signature (the exporter inspects it; a functools.partial has no name).
+    def prune_op(scores, threshold: float, mode: int, min_keep: int, capacity: int = 0):
+        return prune(scores, threshold, mode, min_keep, capacity, fallback=bound)
+
+    return prune_op
+
+
+def translation_table(prune_bound: int = 0) -> dict:
+    """``{torch.ops.tsp3d.<op>.default: function}`` for every op of the opset.
+
+    ``prune_bound``: the capacity written on ``Prune`` nodes whose call passes none (0). The model's inference path
+    passes none today; any bound on the rows of every set the model prunes is valid (``Prune`` keeps at most its
+    input rows), e.g. the largest capacity of the model config.
+    """
     import torch
 
     import tsp3d.sparse.ops  # noqa: F401  (registers torch.ops.tsp3d.*)
@@ -89,6 +99,6 @@ def translation_table() -> dict:
         ops.sparse_conv.default: sparse_conv,
         ops.sparse_max_pool.default: sparse_max_pool,
         ops.lookup.default: lookup,
-        ops.prune.default: prune,
+        ops.prune.default: _prune_with_bound(int(prune_bound)),
         ops.append_missing.default: append_missing,
     }

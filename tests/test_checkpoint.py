@@ -15,9 +15,6 @@ from tsp3d.errors import CheckpointError, InputFileError, OutputExistsError
 def saved(tmp_path_factory):
     model = tiny_model(seed=3)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
-    model.train()
-    torch.manual_seed(0)
-    points, boxes = toy_room(2000)
     path = tmp_path_factory.mktemp("ckpt") / "m.pt"
     save_checkpoint(path, model.eval(), optimizer=opt, epoch=4, step=120, meta={"note": "test"})
     return path, model
@@ -56,9 +53,15 @@ def test_corrupt_truncated_and_missing(saved, tmp_path):
     with pytest.raises(CheckpointError, match="corrupt or truncated"):
         load_checkpoint(cut)
     junk = tmp_path / "junk.pt"
-    junk.write_bytes(os.urandom(2000))
-    with pytest.raises(CheckpointError):
-        load_checkpoint(junk)
+    for seed in range(30):  # random bytes break torch.load in many different ways: all are one error
+        junk.write_bytes(torch.randint(0, 256, (2000,), generator=torch.Generator().manual_seed(seed),
+                                       dtype=torch.uint8).numpy().tobytes())
+        with pytest.raises(CheckpointError):
+            load_checkpoint(junk)
+    for prefix in (b"\x80\x02", b"PK\x03\x04"):  # a pickle header, a zip header, then garbage
+        junk.write_bytes(prefix + bytes(range(256)) * 4)
+        with pytest.raises(CheckpointError):
+            load_checkpoint(junk)
     with pytest.raises(InputFileError, match="does not exist"):
         load_checkpoint(tmp_path / "none.pt")
 

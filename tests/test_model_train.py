@@ -59,16 +59,26 @@ def test_make_train_batch_from_records():
 
 
 @pytest.mark.slow
-def test_a_few_steps_overfit_one_batch():
-    model = tiny_model().train()
-    batch = _batch(3000)
-    opt = torch.optim.AdamW(model.parameters(), lr=2e-3)
+def test_overfits_one_scene_to_the_target_box():
+    """The whole loop is consistent (assigner, losses, TGP, CBA, decoding): one scene is learnt in ~1 minute.
+
+    (Measured with these seeds: IoU 0.37 after 50 steps, 0.47 after 75, 0.79 after 125.)"""
+    from tsp3d.data.boxes import axis_aligned_iou
+
     torch.manual_seed(0)
-    history = []
-    for _ in range(12):
+    model = tiny_model().train()
+    points, boxes = toy_room(4000, seed=0)
+    feats = torch.randn(1, 6, 32, generator=torch.Generator().manual_seed(0))
+    mask = torch.zeros(1, 6, dtype=torch.bool)
+    batch = TrainBatch([points], feats, mask, [boxes[2:3]], [boxes[:0]], [boxes])
+    opt = torch.optim.AdamW(model.parameters(), lr=2e-3)
+    first = None
+    for _ in range(75):
         loss = model.forward_train(batch)["loss"]
+        first = first if first is not None else loss.item()
         opt.zero_grad()
         loss.backward()
         opt.step()
-        history.append(loss.item())
-    assert min(history[-3:]) < 0.6 * history[0], history
+    assert loss.item() < first / 3
+    pred = model.eval().predict(points, feats, mask)
+    assert float(axis_aligned_iou(pred.box.numpy(), boxes[2].numpy())) > 0.25

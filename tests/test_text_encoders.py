@@ -83,3 +83,30 @@ def test_cache_memory_and_disk(tiny, tmp_path):
     other.encode(["a red box"])
     assert other.misses == 1
     assert torch.load(path, weights_only=True)["text"] == "a red box"
+
+
+def _fake_roberta_folder(path):
+    """A 1-layer, 768-wide RoBERTa with a byte-level BPE tokenizer trained here: the local-folder route."""
+    from tokenizers import ByteLevelBPETokenizer
+    from transformers import RobertaConfig, RobertaModel, RobertaTokenizerFast
+
+    bpe = ByteLevelBPETokenizer()
+    bpe.train_from_iterator(["the black chair next to the window", "a red box on the table"] * 10, vocab_size=300,
+                            special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>"])
+    tok = RobertaTokenizerFast(tokenizer_object=bpe._tokenizer, bos_token="<s>", eos_token="</s>", sep_token="</s>",
+                               cls_token="<s>", unk_token="<unk>", pad_token="<pad>", mask_token="<mask>")
+    tok.save_pretrained(path)
+    torch.manual_seed(0)
+    cfg = RobertaConfig(vocab_size=len(tok), hidden_size=768, num_hidden_layers=1, num_attention_heads=12,
+                        intermediate_size=64, max_position_embeddings=42, pad_token_id=tok.pad_token_id)
+    RobertaModel(cfg).save_pretrained(path)
+
+
+def test_roberta_from_a_local_folder(tmp_path):
+    _fake_roberta_folder(tmp_path / "rb")
+    enc = load_text_encoder("roberta-base", path=str(tmp_path / "rb"))
+    assert enc.dim == 768 and enc.max_length == 40  # 42 positions, 2 reserved by RoBERTa's offset
+    out = enc.encode(["the black chair", "a red box on the table next to the window"])
+    assert out.feats.shape[0] == 2 and out.feats.shape[2] == 768 and out.pad_mask[0].any()
+    with pytest.raises(InputFileError, match="more than the 40"):
+        enc.encode(["the chair " * 30])

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import pickle
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -72,6 +71,11 @@ def save_checkpoint(path, model, *, optimizer=None, scheduler=None, epoch: int =
     return Path(path)
 
 
+def _first_line(e: Exception) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
+
+
 def read_untrusted(path, allowed_globals=()) -> object:
     """``torch.load(weights_only=True)`` with typed errors: missing, corrupt, or unsafe (would run code)."""
     path = Path(path)
@@ -81,13 +85,15 @@ def read_untrusted(path, allowed_globals=()) -> object:
         with torch.serialization.safe_globals(list(allowed_globals)):
             return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        if "global" not in str(e).lower():  # not a refused class: the bytes are just not a valid pickle
+            raise CheckpointError(f"{path} is not a readable checkpoint (corrupt or truncated): "
+                                  f"{_first_line(e)}") from e
+        refused = next((ln.strip() for ln in str(e).splitlines() if "global" in ln.lower()), _first_line(e))
         raise CheckpointError(
-            f"{path} holds objects that are not tensors or plain data; refused to load it (unsafe): {first}",
+            f"{path} holds objects that are not tensors or plain data; refused to load it (unsafe): {refused}",
             hint="only load checkpoints from sources you trust; tsp3d never unpickles arbitrary objects") from e
-    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError, KeyError, AttributeError) as e:
-        raise CheckpointError(f"{path} is not a readable checkpoint (corrupt or truncated): "
-                              f"{str(e).splitlines()[0] if str(e) else type(e).__name__}") from e
+    except Exception as e:  # arbitrary bytes fail inside torch.load in many ways (IndexError, EOFError, ...)
+        raise CheckpointError(f"{path} is not a readable checkpoint (corrupt or truncated): {_first_line(e)}") from e
 
 
 def load_checkpoint(path) -> Checkpoint:

@@ -2,7 +2,8 @@
 
 * Voxel sets are compared **as sets** (pruning is a threshold: a score within float rounding of it flips one
   voxel, which is a different set, not a numeric error). The sets: the backbone levels V1/V2/V3 and, in the head,
-  the voxels kept by TGP at 64 and 32 voxels, the upsampled sets, and the final set after CBA.
+  the voxels kept by TGP at 64 and 32 voxels, the upsampled sets, and the final set after CBA; plus the site of
+  the top-1 voxel (the same voxel won, whatever the rounding of its box).
 * Float outputs go through Polygraphy's ``Comparator`` (``CompareFunc.simple``: max/mean abs and rel error;
   ``CosineSimilarityCompareFunc``), wrapped in ``RunResults``; only iterations whose shapes agree are compared.
 * ``scaled_rel``: ``max |a - b| / max |b|`` per output, the relative error at the output's own scale (the
@@ -11,6 +12,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -37,8 +39,27 @@ def compare_sets(a: np.ndarray, b: np.ndarray) -> dict:
             "only_a": int(only_a), "only_b": int(only_b)}
 
 
-def record_torch_head_sets(model, levels, text_feats, text_mask):
-    """Run ``model.ground`` while recording its voxel sets -> (outputs, {HEAD_SETS name: coords})."""
+@dataclass
+class HeadTrace:
+    """What the head did besides its outputs: its voxel sets and the site of the top-1 voxel."""
+
+    sets: dict  # HEAD_SETS name -> int32 coords [M, 4]
+    top1_site: np.ndarray  # int32 [4]: the final-set voxel whose cls logit was the largest
+
+    def compare(self, ref: "HeadTrace") -> dict:
+        """``{set name: identical}`` plus ``top1_site``: the same voxel won (not just a close box)."""
+        out = {name: compare_sets(self.sets[name], ref.sets[name])["identical"] for name in HEAD_SETS}
+        out["top1_site"] = bool(np.array_equal(self.top1_site, ref.top1_site))
+        return out
+
+
+def _trace(sets: list, top1_index) -> HeadTrace:
+    final = np.asarray(sets[-1])
+    return HeadTrace(dict(zip(HEAD_SETS, sets)), final[int(np.asarray(top1_index).reshape(-1)[0])])
+
+
+def record_torch_head(model, levels, text_feats, text_mask):
+    """Run ``model.ground`` while recording its voxel sets and top-1 index -> (outputs, HeadTrace)."""
     import torch
     from torch.utils._python_dispatch import TorchDispatchMode
 
@@ -46,6 +67,7 @@ def record_torch_head_sets(model, levels, text_feats, text_mask):
         def __init__(self):
             super().__init__()
             self.sets: list[np.ndarray] = []
+            self.top1 = None
 
         def __torch_dispatch__(self, func, types, args=(), kwargs=None):
             out = func(*args, **(kwargs or {}))
@@ -53,31 +75,44 @@ def record_torch_head_sets(model, levels, text_feats, text_mask):
                 self.sets += [args[0].cpu().numpy(), out.cpu().numpy()]
             elif func.name() == "tsp3d::append_missing":
                 self.sets.append(out[0].cpu().numpy())
+            elif func.name() == "aten::argmax":
+                self.top1 = out.cpu().numpy()
             return out
 
     with torch.no_grad(), Recorder() as rec:
         out = model.ground(*levels, text_feats, text_mask)
-    if len(rec.sets) != len(HEAD_SETS):
-        raise RuntimeError(f"expected {len(HEAD_SETS)} voxel sets from the head, recorded {len(rec.sets)}")
-    return out, dict(zip(HEAD_SETS, rec.sets))
+    if len(rec.sets) != len(HEAD_SETS) or rec.top1 is None:
+        raise RuntimeError(f"expected {len(HEAD_SETS)} voxel sets and an argmax from the head, recorded "
+                           f"{len(rec.sets)} sets")
+    return out, _trace(rec.sets, rec.top1)
 
 
-def head_with_set_outputs(head_proto):
-    """A copy of the head graph with the voxel sets of ``HEAD_SETS`` as extra outputs -> (proto, value names)."""
+def head_with_trace_outputs(head_proto):
+    """A copy of the head graph whose extra outputs give a ``HeadTrace`` -> (proto, extra output names)."""
     import onnx
 
     proto = onnx.ModelProto()
     proto.CopyFrom(head_proto)
-    ups = [n for n in proto.graph.node if n.domain == "tsp3d" and n.op_type == "CoordsUp"]
-    appends = [n for n in proto.graph.node if n.domain == "tsp3d" and n.op_type == "AppendMissing"]
-    if len(ups) != 2 or len(appends) != 1:
-        raise RuntimeError(f"unexpected head graph: {len(ups)} CoordsUp and {len(appends)} AppendMissing nodes")
-    names = [ups[0].input[0], ups[0].output[0], ups[1].input[0], ups[1].output[0], appends[0].output[0]]
+    nodes = proto.graph.node
+    ups = [n for n in nodes if n.domain == "tsp3d" and n.op_type == "CoordsUp"]
+    appends = [n for n in nodes if n.domain == "tsp3d" and n.op_type == "AppendMissing"]
+    argmax = [n for n in nodes if n.op_type == "ArgMax"]
+    if len(ups) != 2 or len(appends) != 1 or len(argmax) != 1:
+        raise RuntimeError(f"unexpected head graph: {len(ups)} CoordsUp, {len(appends)} AppendMissing, "
+                           f"{len(argmax)} ArgMax nodes")
+    names = [ups[0].input[0], ups[0].output[0], ups[1].input[0], ups[1].output[0], appends[0].output[0],
+             argmax[0].output[0]]
+    types = [onnx.TensorProto.INT32] * 5 + [onnx.TensorProto.INT64]
     present = {o.name for o in proto.graph.output}
-    for name in names:
+    for name, elem in zip(names, types):
         if name not in present:
-            proto.graph.output.append(onnx.helper.make_tensor_value_info(name, onnx.TensorProto.INT32, None))
+            proto.graph.output.append(onnx.helper.make_tensor_value_info(name, elem, None))
     return proto, names
+
+
+def trace_from_outputs(names: list[str], extra: dict) -> HeadTrace:
+    """The ``HeadTrace`` of a run of ``head_with_trace_outputs``'s graph (``extra``: name -> array)."""
+    return _trace([extra[n] for n in names[:5]], extra[names[5]])
 
 
 # ---------------------------------------------------------------- boxes

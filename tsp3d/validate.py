@@ -2,7 +2,8 @@
 
 For each runtime (ONNX Runtime FP32, ONNX Runtime FP16 when the bundle has it, TensorRT when engines are given)
 and each (scene, sentence): top-1 box IoU against the reference (identical = IoU >= 0.999), the nine voxel counts,
-the voxel sets **as sets** (backbone levels; TGP-kept, upsampled and final sets in the head, ONNX Runtime only),
+the voxel sets **as sets** (backbone levels; TGP-kept, upsampled and final sets in the head, and whether the same
+voxel won the top-1: ONNX Runtime only),
 float outputs through Polygraphy (max abs / max rel / scaled rel / cosine, where the sets agree), task accuracy
 (Acc@0.25/0.5 against the ground truth) and latency. Every runtime is fed the same text features (the reference
 encoder's), so model parity is not mixed with text-encoder parity (reported separately).
@@ -13,7 +14,6 @@ from __future__ import annotations
 import statistics
 import time
 from collections import defaultdict
-from pathlib import Path
 
 import numpy as np
 
@@ -36,6 +36,31 @@ class _RuntimeLog:
         self.box_outputs = parity.OutputLog(ref_label, label)
         self.scene_ms: list[float] = []
         self.head_ms: list[float] = []
+
+    def add_scene(self, levels: list, ref_levels: list) -> None:
+        """Backbone levels (coords, feats) x 3 of the runtime and of the reference."""
+        for i, name in enumerate(parity.LEVEL_SETS):
+            self.level_sets[name].append(parity.compare_sets(levels[2 * i], ref_levels[2 * i])["identical"])
+        self.scene_outputs.add({f"{n}_feats": ref_levels[2 * i + 1] for i, n in enumerate(parity.LEVEL_SETS)},
+                               {f"{n}_feats": levels[2 * i + 1] for i, n in enumerate(parity.LEVEL_SETS)})
+
+    def add_sample(self, ids: dict, res, ref_res, trace, ref_trace, gt) -> None:
+        """One sentence: the runtime's result (and head trace, when measured) against the reference."""
+        same_sets = same_site = None
+        if trace is not None:
+            agree = trace.compare(ref_trace)
+            for name in parity.HEAD_SETS:
+                self.head_sets[name].append(agree[name])
+            same_sets, same_site = all(agree[n] for n in parity.HEAD_SETS), agree["top1_site"]
+        iou_ref = parity.box_iou(res.box, ref_res.box)
+        self.samples.append({**ids, "iou_vs_ref": iou_ref, "iou_gt": parity.box_iou(res.box, gt),
+                             "counts": res.counts, "ref_counts": ref_res.counts, "score": res.score,
+                             "ref_score": ref_res.score, "sets_identical": same_sets, "top1_same_site": same_site})
+        # Numeric error of the same box only: a voxel-set or top-1 flip is counted by the shares above, not mixed
+        # into the error statistics.
+        if res.counts == ref_res.counts and same_sets is not False and same_site is not False:
+            self.box_outputs.add({"center": ref_res.center, "size": ref_res.size, "score": ref_res.score},
+                                 {"center": res.center, "size": res.size, "score": res.score})
 
     def summary(self, ref_acc: dict) -> dict:
         n = len(self.samples)
@@ -60,8 +85,8 @@ class _RuntimeLog:
         }
         if self.head_sets:
             out["head_sets_identical"] = {k: float(np.mean(v)) for k, v in self.head_sets.items()}
-            all_sets = [all(v[i] for v in self.head_sets.values()) for i in range(n)]
-            out["kept_sets_identical"] = float(np.mean(all_sets))
+            out["kept_sets_identical"] = float(np.mean([s["sets_identical"] for s in self.samples]))
+            out["top1_same_site"] = float(np.mean([s["top1_same_site"] for s in self.samples]))
         return out
 
 
@@ -71,7 +96,7 @@ def parity_count_names() -> tuple[str, ...]:
     return COUNT_NAMES
 
 
-def _select(dataset, scenes: int, all_sentences: bool) -> list[tuple[str, list[int]]]:
+def select_samples(dataset, scenes: int, all_sentences: bool) -> list[tuple[str, list[int]]]:
     by_scene: dict[str, list[int]] = defaultdict(list)
     for i, ann in enumerate(dataset.annotations):
         by_scene[ann.scene_id].append(i)
@@ -100,9 +125,7 @@ def validate(checkpoint, onnx_dir, data, *, split: str = "val", scenes: int = 0,
              engines=(), plugin=None, engine_precision: str = "fp32", tolerances=None, threads: int | None = None,
              reference: str = "checkpoint", progress=None) -> dict:
     """Measure parity; returns the report (``violations`` lists the broken tolerances, empty when all pass)."""
-    import onnx
-    import torch
-
+    from tsp3d.checkpoint import load_model
     from tsp3d.data.dataset import GroundingDataset
     from tsp3d.errors import InputFileError, ModelFormatError
     from tsp3d.evaluation import scene_points
@@ -114,82 +137,54 @@ def validate(checkpoint, onnx_dir, data, *, split: str = "val", scenes: int = 0,
     tol = load_tolerances(tolerances)
     bundle = Bundle(onnx_dir)
     bundle.verify()
-    ref = TorchRuntime(checkpoint, fold=reference == "folded")
-    from tsp3d.checkpoint import load_checkpoint
-
-    if load_checkpoint(checkpoint).hash != bundle.manifest["checkpoint"]["state_hash"]:
+    model, ckpt = load_model(checkpoint)
+    if ckpt.hash != bundle.manifest["checkpoint"]["state_hash"]:
         raise ModelFormatError(f"{onnx_dir} was exported from another checkpoint than {checkpoint}",
                                hint="validate a bundle against the checkpoint it was exported from")
+    ref = TorchRuntime(model=model, fold=reference == "folded")
     dataset = GroundingDataset(data, split)
-    work = _select(dataset, scenes, all_sentences)
+    work = select_samples(dataset, scenes, all_sentences)
     if not work:
         raise InputFileError(f"{data} split {split!r} has no annotations")
     runtimes = _make_runtimes(bundle, engines, plugin, engine_precision, threads)
     logs = {rt.label: _RuntimeLog(rt.label, rt.precision, ref.label) for rt in runtimes}
-    debug_heads = {}
-    for rt in runtimes:
-        if rt.name == "onnxruntime":
-            debug_heads[rt.label] = parity.head_with_set_outputs(onnx.load(str(bundle.graph(rt.precision, "head"))))
-    ref_samples, text_err, done = [], 0.0, 0
-    total = sum(len(idxs) for _, idxs in work)
+    heads = {rt.label: _head_with_sets(bundle, rt.precision) for rt in runtimes if rt.name == "onnxruntime"}
     bundle_text = _bundle_text(bundle)
+    ref_iou, text_err, done, total = [], 0.0, 0, sum(len(idxs) for _, idxs in work)
     for scene_id, idxs in work:
         scene = dataset.scene(scene_id)
         points = scene_points(ref.model, scene).numpy()
-        ref_scene, _ = _timed(ref.encode_scene, points)
+        ref_scene = ref.encode_scene(points)
         ref_levels = ref.levels_numpy(ref_scene.levels)
         rt_scenes = {}
         for rt in runtimes:
-            rt_scene, ms = _timed(rt.encode_scene, points)
-            rt_scenes[rt.label] = rt_scene
-            log = logs[rt.label]
-            log.scene_ms.append(ms)
+            rt_scenes[rt.label], ms = _timed(rt.encode_scene, points)
+            logs[rt.label].scene_ms.append(ms)
             if _has_levels(rt):
-                levels = rt.levels_numpy(rt_scene.levels)
-                for i, name in enumerate(parity.LEVEL_SETS):
-                    log.level_sets[name].append(parity.compare_sets(levels[2 * i], ref_levels[2 * i])["identical"])
-                log.scene_outputs.add({f"{n}_feats": ref_levels[2 * i + 1] for i, n in enumerate(parity.LEVEL_SETS)},
-                                      {f"{n}_feats": levels[2 * i + 1] for i, n in enumerate(parity.LEVEL_SETS)})
+                logs[rt.label].add_scene(rt.levels_numpy(rt_scenes[rt.label].levels), ref_levels)
         for idx in idxs:
             ann = dataset.annotations[idx]
             text = ref.encode_text(ann.text)
             if bundle_text is not None:
-                got = bundle_text.encode(ann.text)
-                if got.feats.shape == text.feats.shape:
-                    text_err = max(text_err, float(np.abs(got.feats - text.feats).max()))
-                else:
-                    text_err = float("inf")
-            feats, mask = torch.from_numpy(text.feats), torch.from_numpy(text.mask)
-            (out, ref_sets), _ = _timed(parity.record_torch_head_sets, ref.model, ref_scene.levels, feats, mask)
-            from tsp3d.runtime.base import GroundingResult
-
-            ref_res = GroundingResult.from_outputs(*(t.numpy() for t in out))
+                text_err = max(text_err, _text_error(bundle_text.encode(ann.text), text))
+            ref_res, ref_trace = _reference_ground(ref, ref_scene, text)
             gt = scene.boxes[ann.target]
-            ref_samples.append({"iou_gt": parity.box_iou(ref_res.box, gt)})
+            ref_iou.append(parity.box_iou(ref_res.box, gt))
             for rt in runtimes:
-                log = logs[rt.label]
                 t0 = time.perf_counter()
-                if rt.label in debug_heads:
-                    proto, names = debug_heads[rt.label]
-                    res, sets = rt.run_head_with_extras(rt_scenes[rt.label].levels, text, proto, names)
-                    sets = dict(zip(parity.HEAD_SETS, (sets[n] for n in names)))
+                if rt.label in heads:
+                    proto, names = heads[rt.label]
+                    res, extra = rt.run_head_with_extras(rt_scenes[rt.label].levels, text, proto, names)
+                    trace = parity.trace_from_outputs(names, extra)
                 else:
-                    res, sets = rt.ground(rt_scenes[rt.label], text.feats, text.mask), None
-                log.head_ms.append(1e3 * (time.perf_counter() - t0))
-                if sets is not None:
-                    for name in parity.HEAD_SETS:
-                        log.head_sets[name].append(parity.compare_sets(sets[name], ref_sets[name])["identical"])
-                log.samples.append({"ann_id": ann.ann_id, "scene_id": scene_id, "iou_vs_ref": parity.box_iou(
-                    res.box, ref_res.box), "iou_gt": parity.box_iou(res.box, gt), "counts": res.counts,
-                    "ref_counts": ref_res.counts, "score": res.score, "ref_score": ref_res.score,
-                    "sets_identical": None if sets is None else all(log.head_sets[n][-1] for n in parity.HEAD_SETS)})
-                if res.counts == ref_res.counts and (sets is None or log.samples[-1]["sets_identical"]):
-                    log.box_outputs.add({"center": ref_res.center, "size": ref_res.size, "score": ref_res.score},
-                                        {"center": res.center, "size": res.size, "score": res.score})
+                    res, trace = rt.ground(rt_scenes[rt.label], text.feats, text.mask), None
+                logs[rt.label].head_ms.append(1e3 * (time.perf_counter() - t0))
+                logs[rt.label].add_sample({"ann_id": ann.ann_id, "scene_id": scene_id}, res, ref_res, trace,
+                                          ref_trace, gt)
             done += 1
             if progress:
                 progress(done, total)
-    ref_acc = {f"acc@{t}": float(np.mean([s["iou_gt"] > t for s in ref_samples])) for t in THRESHOLDS}
+    ref_acc = {f"acc@{t}": float(np.mean([i > t for i in ref_iou])) for t in THRESHOLDS}
     report = {
         "checkpoint": str(checkpoint), "bundle": str(onnx_dir), "data": str(data), "split": split,
         "scenes": len(work), "samples": total, "reference": ref.label, "reference_accuracy": ref_acc,
@@ -200,6 +195,30 @@ def validate(checkpoint, onnx_dir, data, *, split: str = "val", scenes: int = 0,
     }
     report["violations"] = check_tolerances(report, tol)
     return report
+
+
+def _reference_ground(ref, scene, text):
+    """The reference result and its head trace (voxel sets, top-1 site)."""
+    import torch
+
+    from tsp3d.runtime.base import GroundingResult
+
+    out, trace = parity.record_torch_head(ref.model, scene.levels, torch.from_numpy(text.feats),
+                                          torch.from_numpy(text.mask))
+    return GroundingResult.from_outputs(*(t.cpu().numpy() for t in out)), trace
+
+
+def _head_with_sets(bundle, precision: str):
+    import onnx
+
+    return parity.head_with_trace_outputs(onnx.load(str(bundle.graph(precision, "head"))))
+
+
+def _text_error(got, want) -> float:
+    """Max abs difference of two encodings of one sentence (inf when their token counts differ)."""
+    if got.feats.shape != want.feats.shape:
+        return float("inf")
+    return float(np.abs(got.feats - want.feats).max())
 
 
 def _has_levels(rt) -> bool:

@@ -57,9 +57,9 @@ class Capacities:
     """
 
     max_points: int = 100_000
-    voxels_s1: int = 100_000
+    voxels_s1: int = 100_000  # up to 4 cm a voxel may hold a single point: bound by max_points
     voxels_s2: int = 100_000
-    voxels_s4: int = 65_536
+    voxels_s4: int = 100_000
     voxels_s8: int = 65_536
     voxels_s16: int = 32_768
     voxels_s32: int = 16_384

@@ -14,9 +14,8 @@ from tsp3d.model.blocks import FeatureFusion, conv_bn_relu, up_bn_relu
 from tsp3d.model.config import ModelConfig
 from tsp3d.model.position import PositionEmbeddingLearned
 from tsp3d.model.tgp import cba_sample_index, prune_by_keep_logits
-from tsp3d.sparse import CoordinateSet, SparseConv3d, SparseTensor
+from tsp3d.sparse import CoordinateSet, SparseConv3d, SparseTensor, ops
 from tsp3d.sparse.prune import KEEP_ABOVE
-from tsp3d.sparse import ops
 
 # Names of the voxel counts ``forward_test`` reports, in order.
 COUNT_NAMES = ("v3", "tgp64_kept", "up32", "tgp32_kept", "up16", "cba_sampled", "cba_confident", "cba_added",

@@ -73,6 +73,41 @@ def profile(model: TSP3D, points: torch.Tensor, text_feats: torch.Tensor, text_m
             "backbone_voxels": per_level, "head_counts": dict(zip(COUNT_NAMES, counts.tolist()))}
 
 
+def _random_cba_index(n: int, max_samples: int, device=None) -> torch.Tensor:
+    """The official CBA sample: ``max_samples`` rows drawn at random (sorted), all rows when there are fewer."""
+    if n <= max_samples:
+        return torch.arange(n, device=device)
+    return torch.sort(torch.randperm(n, device=device)[:max_samples]).values
+
+
+def cba_sampling_study(model: TSP3D, dataset, text_source, draws: int = 5, limit: int = 0, seed: int = 0) -> dict:
+    """Accuracy with our deterministic CBA sample vs ``draws`` official-style random draws, on one dataset.
+
+    Also how far the random draws move the result: mean |IoU difference| per sample and the share of samples whose
+    Acc@0.25 / Acc@0.5 hit differs from the deterministic run.
+    """
+    from unittest import mock
+
+    from tsp3d.evaluation import evaluate
+
+    def ious(result):
+        return torch.tensor([p["iou"] for p in result["predictions"]], dtype=torch.float64)
+
+    det = evaluate(model, dataset, text_source, limit=limit)
+    det_iou = ious(det)
+    out = {"deterministic": det["accuracy"]["overall"], "random": []}
+    for d in range(draws):
+        torch.manual_seed(seed + d)
+        with mock.patch("tsp3d.model.head.cba_sample_index", _random_cba_index):
+            rnd = evaluate(model, dataset, text_source, limit=limit)
+        r_iou = ious(rnd)
+        out["random"].append({**rnd["accuracy"]["overall"],
+                              "mean_abs_iou_diff": float((r_iou - det_iou).abs().mean()),
+                              "hit25_differs": float(((r_iou > 0.25) != (det_iou > 0.25)).double().mean()),
+                              "hit50_differs": float(((r_iou > 0.5) != (det_iou > 0.5)).double().mean())})
+    return out
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", default="base")
@@ -85,6 +120,10 @@ def main(argv=None) -> None:
     parser.add_argument("--calibrate", type=float, nargs=3, metavar=("TGP64", "TGP32", "CBA"),
                         help="set the pruning/CBA biases so these fractions pass (random-init workloads)")
     parser.add_argument("--checkpoint", help="measure this tsp3d checkpoint instead of a random model")
+    parser.add_argument("--cba-study", metavar="DATA", help="compare deterministic and random CBA samples on the "
+                        "val split of this dataset (needs --checkpoint)")
+    parser.add_argument("--limit", type=int, default=0, help="annotations for --cba-study (0 = all)")
+    parser.add_argument("--draws", type=int, default=5, help="random CBA draws for --cba-study")
     args = parser.parse_args(argv)
     from tsp3d.data.synth.scene import generate_scene
     from tsp3d.model.config import load_config
@@ -100,6 +139,14 @@ def main(argv=None) -> None:
     else:
         cfg = load_config(args.config)
         model = TSP3D(cfg).eval()
+    if args.cba_study:
+        from tsp3d.data.dataset import GroundingDataset
+        from tsp3d.text import TextFeatureCache
+
+        texts = TextFeatureCache(load_text_encoder(cfg.text_encoder))
+        study = cba_sampling_study(model, GroundingDataset(args.cba_study, "val"), texts, args.draws, args.limit)
+        print(json.dumps(study, indent=2))
+        return
     scene, anns = generate_scene(args.scene, args.points, seed=args.seed)
     text = load_text_encoder(cfg.text_encoder).encode([anns[0].text])
     points = torch.from_numpy(scene.points)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tsp3d.errors import CapacityError, InputFileError, Tsp3dError
+from tsp3d.errors import InputFileError, Tsp3dError
 from tsp3d.runtime.base import GroundingResult, Runtime, TextInput
 from tsp3d.runtime.manifest import Bundle
 
@@ -19,14 +19,15 @@ FORMS = ("split", "single")
 
 
 def _run(session, feeds: dict) -> list:
-    """``session.run`` with our typed errors: a capacity overflow in a tsp3d node becomes ``CapacityError``."""
+    """``ort_session.run`` (tsp3d op errors as CapacityError / SparseInputError); other failures become one line."""
+    from tsp3d.runtime.ort_session import run
+
     try:
-        return session.run(None, feeds)
-    except Exception as e:  # onnxruntime raises its own exception types (Fail, RuntimeException, ...)
+        return run(session, feeds)
+    except Tsp3dError:
+        raise
+    except Exception as e:  # onnxruntime's own exception types (Fail, InvalidArgument, ...)
         msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        if "capacity" in msg.lower():
-            raise CapacityError(f"ONNX Runtime: {msg}",
-                                hint="re-export with a larger --capacity NAME=VALUE (see manifest.json)") from e
         raise Tsp3dError(f"ONNX Runtime failed: {msg}") from e
 
 
