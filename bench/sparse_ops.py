@@ -1,175 +1,199 @@
-"""The sparse layer mix of the ``base`` TSP3D model on a room-like scene, per backend.
+"""The sparse layer mix of the ``base`` TSP3D model on a room-like scene: our C++ kernels vs the PyTorch reference
+vs spconv ``ConvAlgo.Native`` (CPU), rulebook time and GEMM time separately.
 
-For every distinct layer (kind, channels, level) of the backbone and head: rulebook time (output set + kernel
-map, on the reference ops and, when built, the C++ kernels) and the time of the rulebook application on each GEMM
-backend: the PyTorch reference, spconv ``ConvAlgo.Native`` (CPU), and our C++ kernels (``libtsp3d_cpu.so``).
-Useful GFLOP/s = 2 * pairs * Cin * Cout / time, against this machine's dense fp32 GEMM rate measured in the same
-run. Totals weight each layer by how often the model runs it.
+The mix is recorded from one real forward of the benchmark model (``layer_mix.py``): every rulebook it builds and
+every conv that applies one, with the real voxel sets and pair counts. Per rulebook: the time to build it (output
+set, when this rulebook is the first onto a new set, + kernel map) on each backend. Per layer (rulebook, Cin,
+Cout): the time of one rulebook application on each backend, and for spconv also on our rulebook (identical
+work). Whole-mix totals count every rulebook once (rulebooks are shared by every conv on the same pair of sets,
+in every backend here: spconv reuses its submanifold rulebooks through ``indice_key``) and every layer ``count``
+times. Useful GFLOP/s = 2 * pairs * Cin * Cout / time (MinkowskiEngine's pairs: the work the model needs),
+against this machine's dense fp32 GEMM rate measured in the same run.
 
-    python -m tsp3d.bench.sparse_ops [--points 50000] [--quick] [--out docs/bench]
+    python -m tsp3d.bench.sparse_ops [--config base] [--quick] [--threads 2] [--out DIR]
+    python -m tsp3d.bench.sparse_ops --threads 1 --clock thread     # CPU time: robust on a shared machine
+
+(Folds in the former ``plugins/kernels/cpu/bench/bench_conv.py``: the mix now comes from the model itself.)
 """
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
+import contextlib
 
 import torch
 
-from tsp3d.bench.common import dense_gemm_gflops, timeit, write_result
-from tsp3d.bench.scenes import room_points
-from tsp3d.sparse import backend as sparse_backend
-from tsp3d.sparse import ops
-from tsp3d.sparse.offsets import kernel_volume
+from tsp3d.bench import layer_mix, spconv_layers
+from tsp3d.bench.common import dense_gemm_gflops, set_clock, timeit, write_result
+from tsp3d.bench.scenes import load_inputs
+
+BACKENDS = ("cpp", "ref", "spconv")
+WIDE = 64  # the GEMM-efficiency target covers layers with at least this many input and output channels
 
 
-@dataclass
-class Layer:
-    name: str
-    level: int  # input tensor stride in voxels
-    kind: str  # "same" (k3 s1), "down" (k{1,2,3} s2), "up" (generative k3 s2), "pool"
-    k: int
-    cin: int
-    cout: int
-    count: int  # how many times one base forward runs this layer
-
-
-# MinkResNet-34 (blocks 3-4-6-3, channels capped at 128) and the head's convs, by input stride (1 cm voxels).
-BASE_MIX = [
-    Layer("stem conv k3 s2", 1, "down", 3, 6, 64, 1),
-    Layer("max-pool k2 s2", 2, "pool", 2, 64, 64, 1),
-    Layer("layer1 conv k3 s2", 4, "down", 3, 64, 64, 1),
-    Layer("layer1 downsample k1 s2", 4, "down", 1, 64, 64, 1),
-    Layer("layer1 conv k3", 8, "same", 3, 64, 64, 5),
-    Layer("layer2 conv k3 s2", 8, "down", 3, 64, 128, 1),
-    Layer("layer2 downsample k1 s2", 8, "down", 1, 64, 128, 1),
-    Layer("layer2 conv k3", 16, "same", 3, 128, 128, 7),
-    Layer("layer3 conv k3 s2", 16, "down", 3, 128, 128, 1),
-    Layer("layer3 downsample k1 s2", 16, "down", 1, 128, 128, 1),
-    Layer("layer3 conv k3", 32, "same", 3, 128, 128, 11),
-    Layer("layer4 conv k3 s2", 32, "down", 3, 128, 128, 1),
-    Layer("layer4 downsample k1 s2", 32, "down", 1, 128, 128, 1),
-    Layer("layer4 conv k3", 64, "same", 3, 128, 128, 5),
-    Layer("head up k3 s2 (64->32)", 64, "up", 3, 128, 128, 1),
-    Layer("head up k3 s2 (32->16)", 32, "up", 3, 128, 128, 1),
-    Layer("head lateral/out k3 @16", 16, "same", 3, 128, 128, 2),
-]
-
-
-def level_sets(points: torch.Tensor) -> dict[int, torch.Tensor]:
-    coords, _ = ops.voxelize(points, 0.01, 0, 0)
-    sets, s = {1: coords}, 1
-    while s < 64:
-        sets[2 * s] = ops.coords_down(sets[s], s, 0)
-        s *= 2
-    return sets
-
-
-def rulebook(layer: Layer, sets: dict[int, torch.Tensor]):
-    cin = sets[layer.level]
-    if layer.kind == "same":
-        return cin, ops.kernel_map(cin, cin, 3, layer.level, False)
-    if layer.kind == "up":
-        cout = ops.coords_up(cin, layer.level, 0)
-        return cout, ops.kernel_map(cin, cout, 3, layer.level // 2, True)
-    cout = ops.coords_down(cin, layer.level, 0)
-    return cout, ops.kernel_map(cin, cout, layer.k, layer.level, False)
-
-
-def _cpu_kernels():
+def _cpp(threads: int):
     try:
         from tsp3d.runtime import cpu_kernels
 
-        cpu_kernels.load()
-        return cpu_kernels
+        k = cpu_kernels.load()
+        k.set_num_threads(threads)
+        return k
     except Exception:  # not built: the C++ columns are left out and the report says so
         return None
 
 
-def bench_layer(layer: Layer, sets, repeat: int, cpp) -> dict:
-    n_in = sets[layer.level].shape[0]
-    t_rule = timeit(lambda: rulebook(layer, sets), repeat=repeat)
-    _, nbr = rulebook(layer, sets)
-    pairs = int((nbr >= 0).sum())
-    feats = torch.randn(n_in, layer.cin)
-    weight = torch.randn(kernel_volume(layer.k), layer.cin, layer.cout) * 0.05
-    gflop = 2 * pairs * layer.cin * layer.cout / 1e9
-    row = {"layer": layer.name, "level": layer.level, "n_in": n_in, "n_out": nbr.shape[0], "pairs": pairs,
-           "cin": layer.cin, "cout": layer.cout, "count": layer.count, "useful_gflop": gflop,
-           "rulebook_ref_s": t_rule["median_s"]}
-    if layer.kind == "pool":
-        row["pool_ref_s"] = timeit(lambda: ops.sparse_max_pool(feats, nbr), repeat=repeat)["median_s"]
-        if cpp is not None:
-            row["pool_cpp_s"] = timeit(lambda: cpp.sparse_max_pool(feats, nbr), repeat=repeat)["median_s"]
-        return row
-    backends = {"ref": lambda: ops.sparse_conv(feats, nbr, weight, None, 0)}
-    if sparse_backend.spconv_available():
-        from tsp3d.sparse import spconv_backend
+@contextlib.contextmanager
+def torch_threads(n: int):
+    """PyTorch's OpenMP workers spin after each op and would take the cores from our kernels' own pool: while the
+    C++ kernels are timed, PyTorch (which only allocates their outputs) runs on one thread."""
+    old = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
 
-        backends["spconv"] = lambda: spconv_backend.conv_forward(feats, nbr, weight, None, 0)
+
+def _rulebook_fns(m: layer_mix.RuleMap, cpp) -> dict:
+    from tsp3d.sparse import rulebook as ref
+
+    def ours(lib):
+        make = {"down": lib.coords_down, "up": lib.coords_up}.get(m.kind) if m.creates_output else None
+
+        def build():
+            out = m.out_coords if make is None else make(m.in_coords, m.level, 0)
+            return lib.kernel_map(m.in_coords, out, m.k, m.offset_stride, m.transposed)
+
+        return build
+
+    fns = {"ref": ours(ref)}
     if cpp is not None:
-        backends["cpp"] = lambda: cpp.sparse_conv(feats, nbr, weight, None, 0)
-        row["rulebook_cpp_s"] = timeit(lambda: cpp_rulebook(cpp, layer, sets), repeat=repeat)["median_s"]
-    with torch.no_grad():
-        for name, fn in backends.items():
-            t = timeit(fn, repeat=repeat)["median_s"]
-            row[f"conv_{name}_s"] = t
-            row[f"conv_{name}_gflops"] = gflop / t
+        fns["cpp"] = ours(cpp)
+    return fns
+
+
+def bench_rulebook(m: layer_mix.RuleMap, cpp, sp, repeat: int, ref_repeat: int) -> dict:
+    row = {"kind": m.kind, "level": m.level, "k": m.k, "n_in": int(m.in_coords.shape[0]),
+           "n_out": int(m.out_coords.shape[0]), "pairs": m.pairs, "creates_output_set": m.creates_output}
+    for name, fn in _rulebook_fns(m, cpp).items():
+        r = ref_repeat if name == "ref" else repeat
+        with torch_threads(1) if name == "cpp" else contextlib.nullcontext():
+            row[f"rulebook_{name}_s"] = timeit(fn, repeat=r, warmup=1 if r > 1 else 0)["median_s"]
+    if sp is not None:
+        row["rulebook_spconv_s"] = timeit(sp.rulebook, repeat=repeat)["median_s"]
+        row["spconv_n_out"] = sp.n_out
+        if not sp.subm:  # submanifold: the same pairs as ours (spconv stores half of them, by symmetry)
+            row["spconv_pairs"] = sp.n_pairs
     return row
 
 
-def cpp_rulebook(cpp, layer: Layer, sets):
-    cin = sets[layer.level]
-    if layer.kind == "same":
-        return cpp.kernel_map(cin, cin, 3, layer.level, False)
-    if layer.kind == "up":
-        cout = cpp.coords_up(cin, layer.level)
-        return cpp.kernel_map(cin, cout, 3, layer.level // 2, True)
-    cout = cpp.coords_down(cin, layer.level)
-    return cpp.kernel_map(cin, cout, layer.k, layer.level, False)
+@torch.no_grad()
+def bench_layer(layer: layer_mix.Layer, m: layer_mix.RuleMap, cpp, sp, repeat: int, ref_repeat: int,
+                g: torch.Generator) -> dict:
+    from tsp3d.sparse import conv as ref_conv
+
+    n_in = int(m.in_coords.shape[0])
+    feats = torch.randn((n_in, layer.cin), generator=g)
+    weight = torch.randn((m.nbr.shape[1], layer.cin, layer.cout), generator=g) * 0.05
+    gflop = 2 * m.pairs * layer.cin * layer.cout / 1e9
+    row = {"layer": layer.name, "map": layer.map_index, "cin": layer.cin, "cout": layer.cout, "count": layer.count,
+           "pairs": m.pairs, "useful_gflop": gflop}
+    fns = {"ref": lambda: ref_conv.conv_forward(feats, m.nbr, weight, None, 0)}
+    if cpp is not None:
+        fns["cpp"] = lambda: cpp.sparse_conv(feats, m.nbr, weight, None, 0)
+    if sp is not None:
+        filters = spconv_layers.krsc(weight)
+        pairs, counts = spconv_layers.our_pairs(m.nbr)
+        fns["spconv"] = lambda: sp.gemm(feats, filters)
+        fns["spconv_on_ours"] = lambda: spconv_layers.gemm_on(feats, filters, pairs, counts, m.nbr.shape[0])
+    for name, fn in fns.items():
+        r = ref_repeat if name == "ref" else repeat
+        with torch_threads(1) if name == "cpp" else contextlib.nullcontext():
+            t = timeit(fn, repeat=r, warmup=1 if r > 1 else 0)["median_s"]
+        row[f"gemm_{name}_s"] = t
+        row[f"gemm_{name}_gflops"] = gflop / t
+    return row
 
 
-def totals(rows: list[dict], backend: str, with_rulebook: bool) -> dict:
-    """Whole-mix time of one backend (layers weighted by count); rulebooks counted once per distinct map."""
-    t = sum(r[f"conv_{backend}_s"] * r["count"] for r in rows if f"conv_{backend}_s" in r)
-    if with_rulebook:
-        key = "rulebook_cpp_s" if backend == "cpp" else "rulebook_ref_s"
-        t += sum(r.get(key, r["rulebook_ref_s"]) for r in rows if f"conv_{backend}_s" in r)
-    flops = sum(r["useful_gflop"] * r["count"] for r in rows if f"conv_{backend}_s" in r)
-    return {"time_s": t, "useful_gflops": flops / t if t else 0.0}
+def totals(maps: list[dict], layers: list[dict], dense: float) -> dict:
+    """Whole-mix time per backend: rulebooks once each, layers ``count`` times; GFLOP/s on the GEMM part."""
+    out = {}
+    for b in BACKENDS:
+        if not all(f"gemm_{b}_s" in r for r in layers):
+            continue
+        gemm = sum(r[f"gemm_{b}_s"] * r["count"] for r in layers)
+        rule = sum(r.get(f"rulebook_{b}_s", 0.0) for r in maps)
+        flop = sum(r["useful_gflop"] * r["count"] for r in layers)
+        out[b] = {"rulebook_s": rule, "gemm_s": gemm, "total_s": rule + gemm, "gemm_useful_gflops": flop / gemm}
+    if all("gemm_spconv_on_ours_s" in r for r in layers):
+        out["spconv_on_ours"] = {"gemm_s": sum(r["gemm_spconv_on_ours_s"] * r["count"] for r in layers)}
+    wide = [r for r in layers if min(r["cin"], r["cout"]) >= WIDE]
+    if wide and "cpp" in out:
+        flop = sum(r["useful_gflop"] * r["count"] for r in wide)
+        t = sum(r["gemm_cpp_s"] * r["count"] for r in wide)
+        out["cpp_wide"] = {"gemm_s": t, "gemm_useful_gflops": flop / t, "fraction_of_dense": flop / t / dense,
+                           "min_layer_fraction": min(r["gemm_cpp_gflops"] for r in wide) / dense}
+    return out
 
 
-def run(points: int = 50000, repeat: int = 5, quick: bool = False, out_dir=None) -> dict:
+def run(checkpoint, inputs, threads: int, quick: bool = False, dense: dict | None = None, out_dir=None,
+        name: str | None = None, clock: str = "wall") -> dict:
+    """Record the mix of ``checkpoint`` on ``inputs`` (.npz) and time it on every backend; writes the JSON."""
+    if clock == "thread" and threads != 1:
+        raise ValueError("the thread clock needs threads=1 (all work on the calling thread)")
+    torch.set_num_threads(threads)
     torch.manual_seed(0)
-    pts = room_points(points, seed=0)
-    sets = level_sets(pts)
-    cpp = _cpu_kernels()
-    gemm = dense_gemm_gflops()
-    mix = BASE_MIX[:4] + BASE_MIX[7:8] if quick else BASE_MIX
-    rows = [bench_layer(layer, sets, 2 if quick else repeat, cpp) for layer in mix]
-    result = {
-        "points": points,
-        "voxels_per_level": {str(k): int(v.shape[0]) for k, v in sets.items()},
-        "dense_gemm": gemm,
-        "layers": rows,
-        "cpp_available": cpp is not None,
-        "totals": {b: {"gemm_only": totals(rows, b, False), "with_rulebook": totals(rows, b, True)}
-                   for b in ("ref", "spconv", "cpp") if any(f"conv_{b}_s" in r for r in rows)},
-    }
-    write_result("sparse_ops_quick" if quick else "sparse_ops", result, out_dir)
+    cpp = _cpp(threads)
+    set_clock(clock)
+    try:
+        return _run(checkpoint, inputs, threads, quick, dense, out_dir, name, clock, cpp)
+    finally:
+        set_clock("wall")
+
+
+def _run(checkpoint, inputs, threads, quick, dense, out_dir, name, clock, cpp) -> dict:
+    from tsp3d.checkpoint import load_model
+    from tsp3d.sparse import backend as sparse_backend
+
+    dense = dense or dense_gemm_gflops(threads, quick)
+    model, ckpt = load_model(checkpoint)
+    points, feats, mask = (torch.from_numpy(a) for a in load_inputs(inputs))
+    old = sparse_backend.get_backend()
+    sparse_backend.set_backend("cpp" if cpp is not None else "reference")
+    try:
+        maps, layers, used = layer_mix.record(model, points, feats, mask)
+    finally:
+        sparse_backend.set_backend(old)
+    repeat, ref_repeat = (2, 1) if quick else (5, 2)
+    sps = {i: spconv_layers.SpconvMap(maps[i]) for i in used} if spconv_layers.available() else {}
+    map_rows = [{"map": i, **bench_rulebook(maps[i], cpp, sps.get(i), repeat, ref_repeat)} for i in used]
+    g = torch.Generator().manual_seed(0)
+    layer_rows = [bench_layer(layer, maps[layer.map_index], cpp, sps.get(layer.map_index), repeat, ref_repeat, g)
+                  for layer in layers]
+    result = {"config": ckpt.config.name, "clock": clock,
+              "points": int(points.shape[0]), "threads": threads, "quick": quick, "dense_gemm": dense,
+              "cpp_available": cpp is not None, "spconv_available": bool(sps),
+              "rulebooks": map_rows, "layers": layer_rows, "totals": totals(map_rows, layer_rows, dense["gflops"])}
+    write_result(name or ("sparse_ops_quick" if quick else "sparse_ops"), result, out_dir)
     return result
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--points", type=int, default=50000)
-    p.add_argument("--repeat", type=int, default=5)
+    p.add_argument("--config", default="base")
+    p.add_argument("--threads", type=int, default=2)
     p.add_argument("--quick", action="store_true")
-    p.add_argument("--out", default=None)
+    p.add_argument("--clock", choices=("wall", "thread"), default="wall",
+                   help="thread: CPU time of the calling thread (needs --threads 1)")
+    p.add_argument("--out", default=None, help="result directory (default: build/bench/sparse_ops)")
     a = p.parse_args()
-    r = run(a.points, a.repeat, a.quick, a.out)
+    from tsp3d.bench.models import DEFAULT_CACHE, prepare
+
+    bm = prepare(a.config)
+    r = run(bm.checkpoint, bm.inputs, a.threads, a.quick, out_dir=a.out or DEFAULT_CACHE / "sparse_ops",
+            clock=a.clock)
     for row in r["layers"]:
-        print(row)
-    print(r["totals"], r["dense_gemm"])
+        print({k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()})
+    print(r["totals"], r["dense_gemm"]["gflops"])
 
 
 if __name__ == "__main__":

@@ -91,8 +91,12 @@ def _self_check(folded, single_path: Path, example) -> dict:
 
 def export_bundle(checkpoint: str | Path, out_dir: str | Path, *, fp16: bool = False, capacities=None,
                   texts: list[str] | None = None, text_encoder: bool = True, force: bool = False,
-                  fp16_keep=None, self_check: bool = True, progress=None) -> dict:
-    """Export ``checkpoint`` into the bundle directory ``out_dir``; returns the manifest."""
+                  fp16_keep=None, self_check: bool = True, progress=None, int8_data: str | Path | None = None,
+                  int8_options: dict | None = None) -> dict:
+    """Export ``checkpoint`` into the bundle directory ``out_dir``; returns the manifest.
+
+    ``int8_data``: a dataset to calibrate INT8 Q/DQ graphs on (``tsp3d.calibration``; ``int8_options`` are its
+    ``pipeline.Options``); they are written as ``model.int8.onnx`` etc. and listed under ``graphs.int8``."""
     import onnx
 
     from tsp3d.checkpoint import load_model
@@ -105,6 +109,8 @@ def export_bundle(checkpoint: str | Path, out_dir: str | Path, *, fp16: bool = F
 
     say = progress or (lambda msg: None)
     check_writable(out_dir, force)  # fail before minutes of work
+    if int8_data is not None and not Path(int8_data).is_dir():
+        raise InputFileError(f"--calibration {int8_data} is not a dataset directory")
     keep = tuple(fp16_mod.DEFAULT_KEEP if fp16_keep is None else fp16_keep)
     model, ckpt = load_model(checkpoint)
     cfg = apply_capacities(model.cfg, capacities or {})
@@ -143,6 +149,14 @@ def export_bundle(checkpoint: str | Path, out_dir: str | Path, *, fp16: bool = F
                 onnx.save(proto, str(tmp / name))
                 written[precision][kind] = {"file": name, **md.io_spec(proto)}
         check = _self_check(folded, tmp / GRAPH_FILES["fp32"]["single"], example) if self_check else {"ran": False}
+        int8_info = None
+        if int8_data is not None:  # INT8 Q/DQ graphs calibrated on the FP32 graphs just written
+            from tsp3d.calibration.pipeline import add_to_export
+
+            say("calibrating the INT8 graphs")
+            int8_encoder = encoder or load_text_encoder(ckpt.text_encoder)
+            written["int8"], int8_info = add_to_export(tmp, int8_data, int8_encoder, progress=say,
+                                                       **(int8_options or {}))
         if encoder is not None and text_encoder:
             say("exporting the text encoder")
             enc_info = export_text_encoder(encoder, tmp)
@@ -166,5 +180,7 @@ def export_bundle(checkpoint: str | Path, out_dir: str | Path, *, fp16: bool = F
             "export_seconds": round(time.perf_counter() - t0, 1),
             "files": md.file_entries(tmp),
         })
+        if int8_info is not None:
+            manifest["int8"] = int8_info
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     return manifest

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import io
+import logging
 import warnings
 from dataclasses import dataclass
 
@@ -92,6 +93,8 @@ def export_graphs(model, example=None) -> Graphs:
     prune_bound = max(dataclasses.astuple(model.cfg.capacities))
     table = {**torch_ops.translation_table(prune_bound), **exact_int_div.translation_table()}
     chatter = io.StringIO()  # the exporter prints progress lines; keep them for the error message only
+    # The exporter logs a warning per torchvision op it cannot register; torchvision is not used here.
+    logging.getLogger("torch.onnx._internal.exporter._registration").setLevel(logging.ERROR)
     try:
         with torch.no_grad(), warnings.catch_warnings(), contextlib.redirect_stdout(chatter):
             warnings.simplefilter("ignore")

@@ -154,3 +154,32 @@ def test_compute_losses_batch_mean_and_no_positive_guard():
     assert losses["cls_loss"].item() == pytest.approx(POS_AT_0 + 3 * BG_AT_0, rel=1e-6)
     no_pos = compute_losses(out, [empty, empty], cfg)
     assert torch.isfinite(no_pos["loss"]) and no_pos["bbox_loss"].item() == 0.0
+
+
+def test_bbox_loss_on_all_scene_objects_when_configured():
+    """Official: only the target's voxels regress; with bbox_loss_all_objects every object's nearest voxels regress
+    their own object's box (the classifier still has the target as its only positive)."""
+    pts = torch.tensor([[0.0, 0, 0], [3.0, 0, 0], [9.0, 0, 0]])
+    tgt = SampleTargets(torch.tensor([[0.0, 0, 0, 1, 1, 1]]), torch.zeros(0, 6),
+                        torch.tensor([[0.0, 0, 0, 1, 1, 1], [3.5, 0, 0, 1, 1, 1]]))
+    z = torch.zeros(3)
+    out = _outputs([[z], [z]], [[pts], [pts]], [z], [pts], [z], [pts])  # reg = 0: box (point, size 1)
+    official = compute_losses(out, [tgt], HeadConfig(assigner_topk=1))
+    assert official["bbox_loss"].item() == pytest.approx(0.0, abs=1e-6)  # the target's voxel fits exactly
+    scene = compute_losses(out, [tgt], HeadConfig(assigner_topk=1, bbox_loss_all_objects=True))
+    # + the voxel at x=3 for the object at 3.5: IoU 1/3, centre term 0.25 / 1.5^2+1+1 -> mean of (0, that)
+    other = diou_loss(torch.tensor([[3.0, 0, 0, 1, 1, 1]]), torch.tensor([[3.5, 0, 0, 1, 1, 1]])).item()
+    assert other > 0.5 and scene["bbox_loss"].item() == pytest.approx(other / 2, rel=1e-6)
+    assert scene["cls_loss"].item() == pytest.approx(official["cls_loss"].item())
+
+
+def test_rank_term_is_the_softmax_mass_of_the_positives():
+    pts = torch.tensor([[0.0, 0, 0], [3.0, 0, 0], [9.0, 0, 0]])
+    tgt = SampleTargets(torch.tensor([[0.0, 0, 0, 1, 1, 1]]), torch.zeros(0, 6), torch.zeros(0, 6))
+    cls = torch.tensor([1.0, 2.0, -1.0])
+    z = torch.zeros(3)
+    out = _outputs([[z], [z]], [[pts], [pts]], [cls], [pts], [z], [pts])
+    plain = compute_losses(out, [tgt], HeadConfig(assigner_topk=1))["cls_loss"].item()
+    ranked = compute_losses(out, [tgt], HeadConfig(assigner_topk=1, cls_rank_weight=0.5))["cls_loss"].item()
+    # the only positive is voxel 0: -log softmax(cls)[0]
+    assert ranked - plain == pytest.approx(0.5 * -torch.log_softmax(cls, 0)[0].item(), rel=1e-6)

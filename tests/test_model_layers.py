@@ -22,6 +22,26 @@ def test_attention_equals_torch_multihead_attention():
     assert torch.allclose(ours(q, kv, kv, mask), expected.transpose(0, 1), atol=1e-5)
 
 
+def test_fused_attention_equals_the_traced_plain_ops(monkeypatch):
+    """Eager runs without dropout use scaled_dot_product_attention; traced graphs the plain ops: same values and
+    gradients (training mode, dropout 0, padding masked)."""
+    torch.manual_seed(0)
+    attn = MultiheadAttention(32, 4, dropout=0.0).train()
+    q, kv = torch.randn(3, 6, 32, requires_grad=True), torch.randn(3, 9, 32)
+    mask = torch.zeros(3, 9, dtype=torch.bool)
+    mask[1, 5:] = True
+    runs = []
+    for tracing in (False, True):
+        monkeypatch.setattr(torch.compiler, "is_compiling", lambda t=tracing: t)
+        q.grad = None
+        attn.zero_grad()
+        out = attn(q, kv, kv, mask)
+        (out * torch.linspace(-1, 1, out.numel()).reshape(out.shape)).sum().backward()
+        runs.append((out.detach(), q.grad.clone(), attn.in_proj_weight.grad.clone()))
+    for fused, plain in zip(*runs):
+        assert torch.allclose(fused, plain, atol=1e-5)
+
+
 def test_biencoder_ignores_padded_voxels_and_tokens():
     torch.manual_seed(0)
     enc = BiEncoder(32, 4, 32, 0.1, 2).eval()

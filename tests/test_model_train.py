@@ -60,9 +60,10 @@ def test_make_train_batch_from_records():
 
 @pytest.mark.slow
 def test_overfits_one_scene_to_the_target_box():
-    """The whole loop is consistent (assigner, losses, TGP, CBA, decoding): one scene is learnt in ~1 minute.
+    """The whole loop is consistent (assigner, losses, TGP, CBA, decoding): one scene and sentence are learnt to
+    IoU > 0.5 in about 100 steps (~20 s on one core with the cpp backend, ~30 s on the reference one).
 
-    (Measured with these seeds: IoU 0.37 after 50 steps, 0.47 after 75, 0.79 after 125.)"""
+    (Measured with these seeds, IoU at steps 100/110/120: 0.68/0.63/0.58 cpp, 0.57/0.46/0.59 reference.)"""
     from tsp3d.data.boxes import axis_aligned_iou
 
     torch.manual_seed(0)
@@ -72,13 +73,44 @@ def test_overfits_one_scene_to_the_target_box():
     mask = torch.zeros(1, 6, dtype=torch.bool)
     batch = TrainBatch([points], feats, mask, [boxes[2:3]], [boxes[:0]], [boxes])
     opt = torch.optim.AdamW(model.parameters(), lr=2e-3)
-    first = None
-    for _ in range(75):
+    first, ious = None, []
+    for step in range(1, 121):
         loss = model.forward_train(batch)["loss"]
         first = first if first is not None else loss.item()
         opt.zero_grad()
         loss.backward()
         opt.step()
+        if step >= 100 and step % 10 == 0:
+            pred = model.eval().predict(points, feats, mask)
+            model.train()
+            ious.append(float(axis_aligned_iou(pred.box.numpy(), boxes[2].numpy())))
     assert loss.item() < first / 3
-    pred = model.eval().predict(points, feats, mask)
-    assert float(axis_aligned_iou(pred.box.numpy(), boxes[2].numpy())) > 0.25
+    assert max(ious) > 0.5, ious
+
+
+def test_samples_sharing_a_scene_share_one_backbone_pass():
+    """scene_of: two scenes x two sentences give the losses and gradients of four separate copies."""
+    (p0, b0), (p1, b1) = toy_room(3000, seed=0), toy_room(3000, seed=1)
+    feats = torch.randn(4, 7, 32, generator=torch.Generator().manual_seed(0))
+    mask = torch.zeros(4, 7, dtype=torch.bool)
+    mask[2, 5:] = True
+    targets, aux, scene = [b0[:1], b0[3:4], b1[:1], b1[2:3]], [b0[1:2], b0[:0], b1[:0], b1[4:5]], [b0, b0, b1, b1]
+    grouped = TrainBatch([p0, p1], feats, mask, targets, aux, scene, scene_of=[0, 0, 1, 1])
+    flat = TrainBatch([p0, p0, p1, p1], feats, mask, targets, aux, scene)
+    runs = []
+    for batch in (grouped, flat):
+        model = tiny_model().train()
+        torch.manual_seed(7)
+        losses = model.forward_train(batch)
+        losses["loss"].backward()
+        runs.append((losses, {n: p.grad for n, p in model.named_parameters()}))
+    (lg, gg), (lf, gf) = runs
+    assert len(grouped) == 4 and grouped.scene_index() == [0, 0, 1, 1]
+    for k in lg:
+        assert torch.allclose(lg[k], lf[k], rtol=1e-4, atol=1e-5), k
+    # the same gradient up to float summation order (the backbone's BatchNorm sums 2 scenes instead of 4 copies,
+    # which can flip near-ties of the head's top-k pruning; a bias before a BatchNorm only carries rounding noise)
+    a, b = torch.cat([g.flatten() for g in gg.values()]), torch.cat([g.flatten() for g in gf.values()])
+    assert float((a - b).norm() / b.norm()) < 1e-2
+    assert torch.allclose(gg["vision_backbone.conv1.kernel"], gf["vision_backbone.conv1.kernel"], rtol=0.1,
+                          atol=0.1 * float(gf["vision_backbone.conv1.kernel"].abs().max()))

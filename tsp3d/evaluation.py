@@ -55,23 +55,25 @@ def _percentiles(xs: list[float]) -> dict:
             "n": len(ys)}
 
 
-def scene_points(model, scene) -> torch.Tensor:
-    """The scene's points as the model takes them (subsampled deterministically to the config's max_points)."""
+def scene_points(model, scene, points: int = 0) -> torch.Tensor:
+    """The scene's points as the model takes them: subsampled deterministically to ``points`` (0 = the config's
+    max_points), the same fixed subsample training uses, so evaluation sees the density the model was trained on."""
     from tsp3d.data.points import subsample
 
     pts = scene.points
-    limit = model.cfg.capacities.max_points
+    limit = min(points, model.cfg.capacities.max_points) if points > 0 else model.cfg.capacities.max_points
     if pts.shape[0] > limit:
         pts = subsample(pts, limit)
     return torch.as_tensor(np.ascontiguousarray(pts, dtype=np.float32))
 
 
 @torch.no_grad()
-def evaluate(model, dataset, text_source, limit: int = 0, progress=None) -> dict:
+def evaluate(model, dataset, text_source, limit: int = 0, progress=None, points: int = 0) -> dict:
     """Evaluate ``model`` (eval mode is set here) on a ``GroundingDataset``-like sequence of (Scene, Annotation).
 
     ``text_source``: a TextEncoder or TextFeatureCache. ``limit`` > 0 evaluates the first ``limit`` annotations
-    (whole scenes at a time are not required). ``progress``: optional callable(done, total).
+    (whole scenes at a time are not required). ``progress``: optional callable(done, total). ``points``: points
+    per scene (0 = the config's max_points; pass the training point count when it differs).
     """
     was_training = model.training
     model.eval()
@@ -83,9 +85,9 @@ def evaluate(model, dataset, text_source, limit: int = 0, progress=None) -> dict
     done = 0
     for scene_id, idxs in by_scene.items():
         scene = dataset.scene(scene_id)
-        points = scene_points(model, scene)
+        scene_pts = scene_points(model, scene, points)
         t0 = time.perf_counter()
-        levels = model.encode_scene(points)
+        levels = model.encode_scene(scene_pts)
         t_backbone.append(time.perf_counter() - t0)
         for i in idxs:
             ann = dataset.annotations[i]
@@ -125,3 +127,35 @@ def format_accuracy(acc: dict) -> str:
         a = acc[split]
         lines.append(f"{split:<9} {a['n']:>5}   {a['acc@0.25']:8.4f}  {a['acc@0.5']:7.4f}")
     return "\n".join(lines)
+
+
+def error_breakdown(predictions: list[dict], dataset, threshold: float = 0.25) -> dict:
+    """Where the misses come from: for each prediction, the scene object its box overlaps most.
+
+    ``hit`` (IoU > threshold with the target), ``other_same_class`` (a miss whose box matches another object of the
+    target's class: the sentence was read as far as the class), ``other_class`` (matches an object of another
+    class), ``no_object`` (matches no object: a localisation/box error); plus Acc per description kind (the
+    dataset's ``tags.kind``, e.g. attribute / relation / superlative) when annotations carry it.
+    """
+    anns = {a.ann_id: a for a in dataset.annotations}
+    counts = {"hit": 0, "other_same_class": 0, "other_class": 0, "no_object": 0}
+    kinds: dict[str, list[bool]] = defaultdict(list)
+    for p in predictions:
+        ann = anns[p["ann_id"]]
+        scene = dataset.scene(p["scene_id"])
+        ious = axis_aligned_iou(np.asarray(p["box"], dtype=np.float64)[None],
+                                np.asarray(scene.boxes, dtype=np.float64))
+        best = int(np.argmax(ious))
+        if hit(ious[ann.target], threshold):
+            counts["hit"] += 1
+        elif not hit(ious[best], threshold):
+            counts["no_object"] += 1
+        elif scene.labels and scene.labels[best] == scene.labels[ann.target]:
+            counts["other_same_class"] += 1
+        else:
+            counts["other_class"] += 1
+        if "kind" in ann.tags:
+            kinds[str(ann.tags["kind"])].append(bool(hit(ious[ann.target], threshold)))
+    n = max(len(predictions), 1)
+    return {"threshold": threshold, "n": len(predictions), **{k: v / n for k, v in counts.items()},
+            "acc_by_kind": {k: {"n": len(v), f"acc@{threshold:g}": float(np.mean(v))} for k, v in sorted(kinds.items())}}

@@ -141,6 +141,12 @@ def validate(checkpoint, onnx_dir, data, *, split: str = "val", scenes: int = 0,
     if ckpt.hash != bundle.manifest["checkpoint"]["state_hash"]:
         raise ModelFormatError(f"{onnx_dir} was exported from another checkpoint than {checkpoint}",
                                hint="validate a bundle against the checkpoint it was exported from")
+    # The export may have raised capacities (--capacity): the reference runs under the bundle's bounds, so both
+    # sides refuse (or accept) the same scenes.
+    from tsp3d.export.bundle import apply_capacities
+
+    model.cfg = apply_capacities(model.cfg, bundle.capacities)
+    model.head.cfg = model.cfg
     ref = TorchRuntime(model=model, fold=reference == "folded")
     dataset = GroundingDataset(data, split)
     work = select_samples(dataset, scenes, all_sentences)

@@ -24,7 +24,7 @@ DEFAULT_TOLERANCES = Path(__file__).resolve().parent / "configs" / "parity" / "t
 MIN_KEYS = ("top1_identical_min", "top1_same_site_min", "kept_sets_identical_min", "backbone_sets_identical_min",
             "counts_identical_min", "cosine_min")
 MAX_KEYS = ("feature_scaled_rel_max", "acc25_drop_max", "acc50_drop_max")
-PRECISIONS = ("fp32", "fp16")
+PRECISIONS = ("fp32", "fp16", "int8")
 
 
 def load_tolerances(source=None) -> dict:

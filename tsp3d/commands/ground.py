@@ -19,6 +19,7 @@ def command(
     precision: str = typer.Option("fp32", help="Bundle graphs to run with --onnx: fp32 or fp16."),
     data: Optional[Path] = typer.Option(None, help="Dataset root, when --scene is a scene id."),
     subsample: bool = typer.Option(False, help="Subsample a scene above the model's max_points."),
+    bin_columns: Optional[int] = typer.Option(None, help="Values per row of a raw .bin cloud: 3, 4 or 6."),
     render: Optional[Path] = typer.Option(None, help="Draw the scene and the boxes into this PNG."),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the JSON to this file."),
     threads: int = typer.Option(0, help="ONNX Runtime / tsp3d kernel threads (0 = default)."),
@@ -36,7 +37,8 @@ def command(
     sentences = collect_texts(text, texts)
     runtime = open_runtime(checkpoint, onnx, list(engine or []), precision=precision, plugin=plugin,
                            threads=threads or None)
-    points, name = load_scene(scene, data=data, max_points=runtime.max_points, subsample=subsample)
+    points, name = load_scene(scene, data=data, max_points=runtime.max_points, subsample=subsample,
+                              bin_columns=bin_columns)
     report = ground_sentences(runtime, points, sentences)
     payload = report_json(report, name)
     if json_out is not None:

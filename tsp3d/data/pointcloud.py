@@ -41,7 +41,8 @@ def _read_ply(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
     missing = [c for c in "xyz" if c not in props]
     if missing:
         raise InputFileError(f"{path}: PLY vertex has no {'/'.join(missing)} property (properties: {list(props)})")
-    xyz = np.stack([np.asarray(vertex[c], dtype=np.float64) for c in "xyz"], axis=1)
+    with np.errstate(invalid="ignore", over="ignore"):  # NaN/overflow are reported by read_point_cloud
+        xyz = np.stack([np.asarray(vertex[c], dtype=np.float64) for c in "xyz"], axis=1)
     for triple in _COLOR_NAMES:
         if all(c in props for c in triple):
             return xyz, np.stack([np.asarray(vertex[c]) for c in triple], axis=1)
@@ -53,7 +54,8 @@ def _split_columns(path: Path, arr: np.ndarray) -> tuple[np.ndarray, np.ndarray 
         raise InputFileError(
             f"{path}: expected a numeric array [N, 3|4|6] (xyz, xyz+intensity or xyz+rgb), got {arr.dtype} {arr.shape}"
         )
-    xyz = arr[:, :3].astype(np.float64)
+    with np.errstate(invalid="ignore", over="ignore"):  # NaN/overflow are reported by read_point_cloud
+        xyz = arr[:, :3].astype(np.float64)
     return xyz, (arr[:, 3:6] if arr.shape[1] == 6 else None)
 
 
@@ -66,7 +68,7 @@ def _read_npy(path: Path) -> np.ndarray:
 
 def _read_npz(path: Path) -> np.ndarray:
     try:
-        with np.load(path, allow_pickle=False) as z:
+        with open(path, "rb") as f, np.load(f, allow_pickle=False) as z:  # the file closes even when np.load fails
             keys = list(z.files)
             if "points" in keys:
                 return z["points"]
@@ -81,7 +83,7 @@ def _read_bin(path: Path, columns: int | None) -> np.ndarray:
     if columns not in BIN_COLUMNS:
         raise InputFileError(
             f"{path}: a .bin cloud needs its column count (3, 4 or 6), got {columns!r}",
-            hint="pass columns=N (CLI: --bin-columns N)",
+            hint="pass columns=N (tsp3d ground: --bin-columns N)",
         )
     raw = np.fromfile(path, dtype="<f4")
     if raw.size % columns:
@@ -90,6 +92,38 @@ def _read_bin(path: Path, columns: int | None) -> np.ndarray:
             f"(truncated, or not {columns} columns)"
         )
     return raw.reshape(-1, columns)
+
+
+def _declared_count(path: Path, suffix: str, columns: int | None) -> int | None:
+    """The number of points a file declares in its header (or its size implies), read without loading it; None
+    when it cannot tell (the full read then reports what is wrong)."""
+    try:
+        if suffix == ".npy":
+            with open(path, "rb") as f:
+                fmt = np.lib.format
+                major, _ = fmt.read_magic(f)
+                shape = (fmt.read_array_header_1_0 if major == 1 else fmt.read_array_header_2_0)(f)[0]
+            return int(shape[0]) if len(shape) == 2 else None
+        if suffix == ".bin" and columns in BIN_COLUMNS:
+            return path.stat().st_size // (4 * columns)
+        if suffix == ".ply":
+            with open(path, "rb") as f:
+                head = f.read(1 << 16)
+            for line in head.split(b"end_header")[0].splitlines():
+                words = line.split()
+                if len(words) == 3 and words[0] == b"element" and words[1] == b"vertex":
+                    return int(words[2])
+    except Exception:  # a damaged header fails in many ways (ValueError, SyntaxError, TokenError, ...)
+        return None
+    return None
+
+
+def _too_many(path: Path, count: int, max_points: int) -> InputFileError:
+    return InputFileError(
+        f"{path} has {count} points, more than max_points={max_points}",
+        hint="subsample it (tsp3d ground --subsample; library: subsample_to_max=True), or use a model exported "
+             "with a larger capacity (tsp3d export --capacity max_points=N)",
+    )
 
 
 def read_point_cloud(
@@ -115,6 +149,9 @@ def read_point_cloud(
     if path.stat().st_size == 0:
         raise InputFileError(f"point cloud {path} is empty (0 bytes)")
     suffix = path.suffix.lower()
+    declared = _declared_count(path, suffix, columns)
+    if declared is not None and declared > max_points and not subsample_to_max:
+        raise _too_many(path, declared, max_points)  # before reading (and allocating) anything
     if suffix == ".ply":
         xyz, rgb = _read_ply(path)
     elif suffix == ".npy":
@@ -127,11 +164,14 @@ def read_point_cloud(
         raise InputFileError(f"{path}: unknown point cloud format {suffix!r} (supported: {', '.join(SUFFIXES)})")
     if xyz.shape[0] == 0:
         raise InputFileError(f"point cloud {path} has no points")
-    bad = ~np.isfinite(xyz).all(axis=1)
+    with np.errstate(over="ignore"):  # float64 beyond float32's range becomes inf: refused below
+        xyz32 = xyz.astype(np.float32)
+    bad = ~np.isfinite(xyz32).all(axis=1)
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
         raise InputFileError(
-            f"{path}: {int(bad.sum())} points have NaN/Inf coordinates (first at row {row}: {xyz[row]})"
+            f"{path}: {int(bad.sum())} points have NaN/Inf coordinates (or beyond float32's range; first at row "
+            f"{row}: {xyz[row]})"
         )
     if rgb is None:
         rgb01 = np.full((xyz.shape[0], 3), GREY, dtype=np.float32)
@@ -140,12 +180,9 @@ def read_point_cloud(
             rgb01 = colors_to_unit(rgb)
         except ValueError as e:
             raise InputFileError(f"{path}: bad colours: {e}") from e
-    points = np.concatenate([xyz.astype(np.float32), rgb01], axis=1)
+    points = np.concatenate([xyz32, rgb01], axis=1)
     if points.shape[0] > max_points:
         if not subsample_to_max:
-            raise InputFileError(
-                f"{path} has {points.shape[0]} points, more than max_points={max_points}",
-                hint="raise max_points, or ask for a deterministic subsample (subsample_to_max=True)",
-            )
+            raise _too_many(path, points.shape[0], max_points)
         points = subsample(points, max_points, seed)
     return points

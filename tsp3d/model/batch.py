@@ -1,7 +1,9 @@
 """The training batch ``TSP3D.forward_train`` expects, and how to build one from dataset records.
 
 A batch of B samples (one scene + one referring expression each; a scene may repeat):
-  points        list of B float32 [N_i, 6]: x, y, z (m), r, g, b in [0, 1] (already augmented)
+  points        list of S float32 [N_s, 6]: x, y, z (m), r, g, b in [0, 1] (already augmented), one per scene
+  scene_of      None (S = B, sample i is scene i) or a list of B scene indices: samples about the same scene
+                share one entry of ``points`` and one backbone pass
   text_feats    float32 [B, L, D]: the frozen encoder's last hidden state (padded to the longest)
   text_mask     bool [B, L]: True at padding
   target_boxes  list of B float32 [K_i, 6] (centre, size; m): the referred object (K_i = 1), or target + anchor
@@ -25,26 +27,36 @@ class TrainBatch:
     target_boxes: list[torch.Tensor]
     aux_boxes: list[torch.Tensor]
     scene_boxes: list[torch.Tensor]
+    scene_of: list[int] | None = None
 
     def __len__(self) -> int:
-        return len(self.points)
+        return len(self.target_boxes)
+
+    def scene_index(self) -> list[int]:
+        """Scene (entry of ``points``) of each sample."""
+        return list(range(len(self.points))) if self.scene_of is None else list(self.scene_of)
 
     def to(self, device) -> "TrainBatch":
         move = lambda ts: [t.to(device) for t in ts]  # noqa: E731
         return TrainBatch(move(self.points), self.text_feats.to(device), self.text_mask.to(device),
-                          move(self.target_boxes), move(self.aux_boxes), move(self.scene_boxes))
+                          move(self.target_boxes), move(self.aux_boxes), move(self.scene_boxes), self.scene_of)
 
 
 def _boxes(a) -> torch.Tensor:
     return torch.as_tensor(np.asarray(a, dtype=np.float32).reshape(-1, 6))
 
 
-def make_train_batch(items, text_source, points=None) -> TrainBatch:
+def make_train_batch(items, text_source, points=None, scene_of=None) -> TrainBatch:
     """``items``: (Scene, Annotation) pairs (tsp3d.data.types). ``text_source``: a TextEncoder or TextFeatureCache.
 
     The auxiliary box is the annotation's first anchor, if any (the official pseudo-label comes from a spaCy parse;
     ours from the dataset's anchors). ``points`` optionally replaces each scene's points (e.g. augmented copies).
+    ``scene_of`` (with ``points``, one entry per distinct scene): the scene of each item; items that share a scene
+    must carry the same boxes (the same augmented copy).
     """
+    if scene_of is not None:
+        if points is None or len(scene_of) != len(items) or sorted(set(scene_of)) != list(range(len(points))):
+            raise ValueError("scene_of needs points with one entry per scene, and a scene index per item")
     texts = [ann.text for _, ann in items]
     text = text_source.encode(texts)
     pts = points if points is not None else [torch.as_tensor(np.ascontiguousarray(s.points, np.float32))
@@ -55,4 +67,4 @@ def make_train_batch(items, text_source, points=None) -> TrainBatch:
         targets.append(boxes[ann.target:ann.target + 1])
         aux.append(boxes[ann.anchors[0]:ann.anchors[0] + 1] if ann.anchors else boxes[:0])
         scene_boxes.append(boxes)
-    return TrainBatch(list(pts), text.feats, text.pad_mask, targets, aux, scene_boxes)
+    return TrainBatch(list(pts), text.feats, text.pad_mask, targets, aux, scene_boxes, scene_of)

@@ -37,6 +37,10 @@ class HeadConfig:
     # TGP at inference, levels (64, 32): keep a voxel iff 1 - sigmoid(keep_logit) > threshold (prune-probability
     # convention: the keep head predicts the probability that a voxel should be pruned).
     tgp_keep_threshold: list[float] = field(default_factory=lambda: [0.7, 0.3])
+    # ... but at least this many voxels per level (the best by keep score): 1 = the official behaviour minus its
+    # debugger stop. A briefly trained keep head is under-confident, and a threshold alone can then prune the scene
+    # to a handful of voxels that miss the target (measured in docs/model.md).
+    tgp_min_keep: list[int] = field(default_factory=lambda: [1, 1])
     cba_threshold: float = 0.15  # CBA appends a sampled V1 voxel iff sigmoid(com_logit) > threshold
     cba_samples: int = 2400  # at most this many V1 voxels enter CBA
     # Training only (official §5.5): random caps on the voxels entering keep_trans at (64, 32), top-k pruning.
@@ -45,6 +49,14 @@ class HeadConfig:
     train_topk_16: list[int] = field(default_factory=lambda: [1200, 4000])  # randint(low, high) per iteration
     keep_gt_half_width: list[float] = field(default_factory=lambda: [1.04, 0.52])  # metres, levels (64, 32)
     assigner_topk: int = 32
+    # Regress the box of every scene object from its own nearest voxels, not only the target's (official: target
+    # only). Box regression is class- and sentence-agnostic, so this gives it ~13x the supervision per scene; the
+    # classifier (what the sentence selects) is still trained on the target alone. Training only.
+    bbox_loss_all_objects: bool = False
+    # Adds this weight x -log(softmax mass of the positives among a sample's final voxels) to cls_loss (official:
+    # 0, focal loss alone). Inference takes the arg-max voxel; this term trains exactly that choice, where the
+    # focal loss only scores voxels one by one. Training only.
+    cls_rank_weight: float = 0.0
     loss_weights: dict[str, float] = field(
         default_factory=lambda: {"cls_loss": 1.0, "bbox_loss": 1.0, "keep_loss": 1.0, "com_loss": 1.0})
 
@@ -77,8 +89,9 @@ class ModelConfig:
     name: str = "base"
     voxel_size: float = 0.01
     # Features of a point: x, y, z in metres, then rgb * rgb_scale - rgb_mean. The official code feeds
-    # rgb_u8 / 256 - mean_u8 / 256; our points carry rgb_u8 / 255, hence the scale 255/256.
-    rgb_scale: float = 255.0 / 256.0
+    # rgb_u8 / 256 - mean_u8 / 256; our points already carry rgb_u8 / 256 (tsp3d.data.points.colors_to_unit),
+    # hence the scale 1. (255/256 here would shrink the official checkpoints' colours a second time.)
+    rgb_scale: float = 1.0
     rgb_mean: list[float] = field(default_factory=lambda: [109.8 / 256.0, 97.2 / 256.0, 83.8 / 256.0])
     text_encoder: str = "minilm"
     text_dim: int = 384  # hidden size of the text encoder's last layer (checked against the encoder)
@@ -173,6 +186,8 @@ def validate(cfg: ModelConfig) -> None:
                         f"{cfg.stage_channels()[1:]} (set backbone.max_channels)")
     if h.channels % h.attn_heads:
         raise _bad(src, f"head.channels={h.channels} is not divisible by head.attn_heads={h.attn_heads}")
+    if len(h.tgp_min_keep) != 2 or min(h.tgp_min_keep) < 1:
+        raise _bad(src, f"head.tgp_min_keep must be 2 counts >= 1, got {h.tgp_min_keep}")
     for name, seq, n in (("tgp_keep_threshold", h.tgp_keep_threshold, 2), ("train_attn_samples",
                          h.train_attn_samples, 2), ("train_topk_16", h.train_topk_16, 2),
                          ("keep_gt_half_width", h.keep_gt_half_width, 2)):

@@ -105,16 +105,34 @@ class TSP3D(nn.Module):
     # ------------------------------------------------------------------ training
 
     def forward_train(self, batch) -> dict[str, torch.Tensor]:
-        """``batch``: a ``TrainBatch`` (batch.py). Returns the weighted losses and their sum under ``loss``."""
-        b = len(batch.points)
+        """``batch``: a ``TrainBatch`` (batch.py). Returns the weighted losses and their sum under ``loss``.
+
+        Samples about the same scene (``batch.scene_of``) share one backbone pass: its levels are copied to each
+        sample (gradients add up), and the head runs per sample as usual.
+        """
+        b, s = len(batch), len(batch.points)
         for p in batch.points:
             self.check_points(p)
         self.check_text(batch.text_feats, batch.text_mask, b)
         scene = [self.voxelize(p, i) for i, p in enumerate(batch.points)]
-        coords = torch.cat([s.coords for s in scene])  # batch-major, so still canonical
-        x = SparseTensor(torch.cat([s.feats for s in scene]), cset=CoordinateSet(coords, 1, check=False))
-        _, v1, v2, v3 = self.vision_backbone(x, self.cfg.capacities, b)
+        coords = torch.cat([v.coords for v in scene])  # batch-major, so still canonical
+        x = SparseTensor(torch.cat([v.feats for v in scene]), cset=CoordinateSet(coords, 1, check=False))
+        _, v1, v2, v3 = self.vision_backbone(x, self.cfg.capacities, s)
+        if batch.scene_of is not None:
+            v1, v2, v3 = (_per_sample(v, batch.scene_of, s) for v in (v1, v2, v3))
         out = forward_train(self.head, v1, v2, v3, self.text_projector(batch.text_feats), batch.text_mask, b)
-        targets = [SampleTargets(t, a, s) for t, a, s in zip(batch.target_boxes, batch.aux_boxes,
-                                                               batch.scene_boxes)]
+        targets = [SampleTargets(t, a, sb) for t, a, sb in zip(batch.target_boxes, batch.aux_boxes,
+                                                                batch.scene_boxes)]
         return compute_losses(out, targets, self.cfg.head)
+
+
+def _per_sample(x: SparseTensor, scene_of: list[int], scenes: int) -> SparseTensor:
+    """Rows of scene ``scene_of[i]`` as batch item i, for every sample i (batch-major, so canonical)."""
+    from tsp3d.model.tgp import rows_per_sample
+
+    rows = rows_per_sample(x.coords, scenes)
+    idx = torch.cat([rows[j] for j in scene_of])
+    item = torch.cat([torch.full((rows[j].numel(),), i, dtype=x.coords.dtype, device=x.coords.device)
+                      for i, j in enumerate(scene_of)])
+    coords = torch.cat([item[:, None], x.coords.index_select(0, idx)[:, 1:]], dim=1)
+    return SparseTensor(x.feats.index_select(0, idx), cset=CoordinateSet(coords, x.stride, check=False))

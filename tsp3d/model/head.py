@@ -85,14 +85,14 @@ class TSPHead(nn.Module):
         # 64 cm: attention over every voxel, prune-probability, lateral conv, TGP-1, upsample to 32 cm + V2.
         x, text = self._attend(self.keep_trans[1], v3, text, text_mask)
         keep64 = self.keep_conv[1](x).feats[:, 0]
-        x = prune_by_keep_logits(self.lateral_block_2(x), keep64, h.tgp_keep_threshold[0])
+        x = prune_by_keep_logits(self.lateral_block_2(x), keep64, h.tgp_keep_threshold[0], h.tgp_min_keep[0])
         n3_kept = x.feats.shape[0]
         x = self.upsample(2, x, v2, caps.up_s32)
         n32 = x.feats.shape[0]
         # 32 cm: the same with keep_trans[0], TGP-2, upsample to 16 cm + V1.
         x, text = self._attend(self.keep_trans[0], x, text, text_mask)
         keep32 = self.keep_conv[0](x).feats[:, 0]
-        x = prune_by_keep_logits(self.lateral_block_1(x), keep32, h.tgp_keep_threshold[1])
+        x = prune_by_keep_logits(self.lateral_block_1(x), keep32, h.tgp_keep_threshold[1], h.tgp_min_keep[1])
         n32_kept = x.feats.shape[0]
         x = self.upsample(1, x, v1, caps.up_s16)
         n16 = x.feats.shape[0]

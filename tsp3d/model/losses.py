@@ -10,6 +10,9 @@ Totals (official): ``cls_loss = sum(focal) / #positives`` over the batch; ``bbox
 positives; ``keep_loss`` = per sample, sum over the two levels of ``focal.sum() / (#inside or N)`` / 3, then the
 batch mean; ``com_loss = sum(focal) / #CBA positives``. Deviation: where the official code divides by zero
 positives (NaN) or concatenates an empty list (crash), we divide by max(1, #positives) and use a zero bbox loss.
+
+Two optional terms for short from-scratch training (config ``head``, off in ``base``; docs/model.md): the box loss
+on every scene object (``bbox_loss_all_objects``) and a softmax ranking term in ``cls_loss`` (``cls_rank_weight``).
 """
 from __future__ import annotations
 
@@ -71,7 +74,7 @@ def _focal_sum_and_positives(logits, points, centers, topk):
 
 def compute_losses(out, targets: list[SampleTargets], head_cfg) -> dict[str, torch.Tensor]:
     """``out``: TrainOutputs of head_train.forward_train. Returns the four weighted losses and their sum ``loss``."""
-    cls_sum, com_sum, n_pos, n_pos_com, keep_total, bbox_terms = 0.0, 0.0, 0, 0, 0.0, []
+    cls_sum, com_sum, n_pos, n_pos_com, keep_total, bbox_terms, rank_terms = 0.0, 0.0, 0, 0, 0.0, [], []
     for i, tgt in enumerate(targets):
         level0 = torch.cat([tgt.target_boxes, tgt.aux_boxes])[:, :3]
         level_centers = (torch.cat([tgt.scene_boxes[:, :3], level0]), level0)  # (64 cm, 32 cm)
@@ -83,17 +86,25 @@ def compute_losses(out, targets: list[SampleTargets], head_cfg) -> dict[str, tor
         centers = tgt.target_boxes[:, :3]
         s, ids = _focal_sum_and_positives(out.cls_logits[i], out.points[i], centers, head_cfg.assigner_topk)
         cls_sum, n_pos = cls_sum + s, n_pos + int((ids >= 0).sum())
-        pos = ids >= 0
+        if head_cfg.cls_rank_weight and bool((ids >= 0).any()):  # -log P(top-1 voxel is a positive), softmax
+            logits = out.cls_logits[i]
+            rank_terms.append(torch.logsumexp(logits, 0) - torch.logsumexp(logits[ids >= 0], 0))
+        box_ids, boxes = ids, tgt.target_boxes
+        if head_cfg.bbox_loss_all_objects:  # every scene object's 32 nearest voxels regress their object's box
+            boxes = torch.cat([tgt.target_boxes, tgt.scene_boxes])
+            box_ids = assign_nearest(out.points[i], boxes[:, :3], head_cfg.assigner_topk)
+        pos = box_ids >= 0
         if bool(pos.any()):
             reg = out.reg[i][pos]
             pred = torch.cat([out.points[i][pos] + reg[:, :3], torch.exp(reg[:, 3:6])], dim=1)
-            bbox_terms.append(diou_loss(pred, tgt.target_boxes[ids[pos]]))
+            bbox_terms.append(diou_loss(pred, boxes[box_ids[pos]]))
         s, ids = _focal_sum_and_positives(out.com_logits[i], out.com_points[i], centers, head_cfg.assigner_topk)
         com_sum, n_pos_com = com_sum + s, n_pos_com + int((ids >= 0).sum())
     w = head_cfg.loss_weights
     anchor = out.cls_logits[0]
     losses = {
-        "cls_loss": w["cls_loss"] * cls_sum / max(n_pos, 1),
+        "cls_loss": w["cls_loss"] * (cls_sum / max(n_pos, 1) + (
+            head_cfg.cls_rank_weight * torch.stack(rank_terms).mean() if rank_terms else 0.0)),
         "bbox_loss": w["bbox_loss"] * (torch.cat(bbox_terms).mean() if bbox_terms else anchor.sum() * 0.0),
         "keep_loss": w["keep_loss"] * keep_total / len(targets),
         "com_loss": w["com_loss"] * com_sum / max(n_pos_com, 1),

@@ -11,14 +11,15 @@ from tsp3d.sparse import SparseTensor, ops
 from tsp3d.sparse.prune import KEEP_ABOVE
 
 
-def prune_by_keep_logits(x: SparseTensor, keep_logits: torch.Tensor, threshold: float) -> SparseTensor:
+def prune_by_keep_logits(x: SparseTensor, keep_logits: torch.Tensor, threshold: float,
+                         min_keep: int = 1) -> SparseTensor:
     """Keep the voxels with ``1 - sigmoid(keep_logit) > threshold`` (the keep head predicts the prune probability).
 
-    ``min_keep=1``: if no voxel passes (the official code stops in a debugger), the one with the lowest prune
-    probability is kept, so the rest of the network always has input.
+    If fewer than ``min_keep`` pass, the ``min_keep`` with the lowest prune probability are kept. With 1, a scene
+    is never emptied (where the official code stops in a debugger), so the rest of the network always has input.
     """
     keep_score = 1.0 - torch.sigmoid(keep_logits)
-    return x.select(ops.prune(keep_score, threshold, KEEP_ABOVE, 1))
+    return x.select(ops.prune(keep_score, threshold, KEEP_ABOVE, min_keep))
 
 
 def cba_sample_index(n: int, max_samples: int, device=None) -> torch.Tensor:

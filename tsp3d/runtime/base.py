@@ -69,8 +69,33 @@ class TextInput:
     text: str | None = None
 
 
-def check_points(points, max_points: int) -> np.ndarray:
-    """float32 C-contiguous ``[N, 6]`` with finite x, y, z and ``1 <= N <= max_points``, or a typed error."""
+# Voxel coordinates are packed into 16 bits per axis (tsp3d/sparse/coords.py: [-32768, 32767]). Generative
+# upsampling from the coarsest level (stride 64) reaches 48 voxels below the lowest stride-64 site, so the input's
+# lowest voxel must be >= -32768 + 64 for every level to stay in range; the highest may be 32767.
+VOXEL_MIN = -32768 + 64
+VOXEL_MAX = 32767
+
+
+def check_coordinate_range(xyz: np.ndarray, voxel_size: float) -> None:
+    """Refuse a scene whose voxels (``floor(xyz / voxel_size)`` in float32, as the Voxelize kernels) would leave
+    the coordinate range of the sparse core, naming the limit in metres and the fixes."""
+    q = np.floor(xyz / np.float32(voxel_size))
+    lo, hi = float(q.min()), float(q.max())
+    if lo >= VOXEL_MIN and hi <= VOXEL_MAX:
+        return
+    axis_row = np.argwhere((q < VOXEL_MIN) | (q > VOXEL_MAX))[0]
+    row, axis = int(axis_row[0]), "xyz"[int(axis_row[1])]
+    raise InputFileError(
+        f"point {row} has {axis} = {float(xyz[row, axis_row[1]]):.6g} m: at voxel_size {voxel_size} m the scene "
+        f"must lie within [{VOXEL_MIN * voxel_size:.2f}, {VOXEL_MAX * voxel_size:.2f}] m of the origin on each axis "
+        f"(voxel coordinates [{VOXEL_MIN}, {VOXEL_MAX}])",
+        hint="re-centre the scene near the origin (e.g. subtract its mean), crop it, or use a model with a larger "
+             "voxel_size")
+
+
+def check_points(points, max_points: int, voxel_size: float | None = None) -> np.ndarray:
+    """float32 C-contiguous ``[N, 6]`` with finite x, y, z, colours in [0, 1] and ``1 <= N <= max_points``, or a
+    typed error. With ``voxel_size``, also the coordinate range of the sparse core (``check_coordinate_range``)."""
     arr = np.asarray(points)
     if arr.ndim != 2 or arr.shape[1] != 6:
         raise InputFileError(f"points must be [N, 6] (x, y, z, r, g, b), got shape {list(arr.shape)}")
@@ -78,15 +103,26 @@ def check_points(points, max_points: int) -> np.ndarray:
         raise InputFileError("the point cloud is empty")
     if not np.issubdtype(arr.dtype, np.floating):
         raise InputFileError(f"points must be floating point, got {arr.dtype}")
+    if arr.shape[0] > max_points:  # before any copy: a huge array costs nothing to refuse
+        raise CapacityError(f"{arr.shape[0]} points exceed capacities.max_points={max_points}",
+                            hint="subsample the scene (tsp3d ground --subsample; read_point_cloud(..., "
+                                 "subsample_to_max=True)) or export with a larger --capacity max_points=...")
     arr = np.ascontiguousarray(arr, dtype=np.float32)
     bad = ~np.isfinite(arr[:, :3]).all(axis=1)
     if bad.any():
         raise InputFileError(f"{int(bad.sum())} points have NaN/Inf coordinates (first at row "
                              f"{int(np.flatnonzero(bad)[0])})")
-    if arr.shape[0] > max_points:
-        raise CapacityError(f"{arr.shape[0]} points exceed capacities.max_points={max_points}",
-                            hint="subsample the scene (read_point_cloud(..., subsample_to_max=True)) or export "
-                                 "with a larger --capacity max_points=...")
+    rgb = arr[:, 3:6]
+    finite = np.isfinite(rgb)
+    if not finite.all() or float(rgb.min()) < 0.0 or float(rgb.max()) > 1.0:
+        shown = rgb[finite]
+        found = f"values in [{shown.min():.6g}, {shown.max():.6g}]" if shown.size else "no finite value"
+        raise InputFileError(f"colours must be finite and in [0, 1], found {found}"
+                             + ("" if finite.all() else " and NaN/Inf"),
+                             hint="8-bit colours: convert with tsp3d.data.points.colors_to_unit (divides by 256), "
+                                  "or read files with tsp3d.data.pointcloud.read_point_cloud")
+    if voxel_size is not None:
+        check_coordinate_range(arr[:, :3], voxel_size)
     return arr
 
 
@@ -115,8 +151,9 @@ class Runtime(abc.ABC):
     name = "runtime"
     precision = "fp32"
 
-    def __init__(self, text_dim: int, max_points: int):
+    def __init__(self, text_dim: int, max_points: int, voxel_size: float | None = None):
         self.text_dim, self.max_points = int(text_dim), int(max_points)
+        self.voxel_size = None if voxel_size is None else float(voxel_size)  # None: no coordinate-range check
 
     @property
     def label(self) -> str:
@@ -140,7 +177,7 @@ class Runtime(abc.ABC):
     # ---------------------------------------------------------------- the interface
 
     def encode_scene(self, points) -> SceneHandle:
-        pts = check_points(points, self.max_points)
+        pts = check_points(points, self.max_points, self.voxel_size)
         return SceneHandle(self._encode_scene(pts), pts.shape[0])
 
     def ground(self, scene: SceneHandle, text_feats, text_mask, text: str | None = None) -> GroundingResult:

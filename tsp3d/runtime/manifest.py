@@ -16,6 +16,30 @@ OPSET = ("tsp3d", 1)
 KINDS = ("single", "backbone", "head")
 
 
+def _positive_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 1
+
+
+def _model_section_problem(model) -> str | None:
+    """What is wrong with ``manifest["model"]`` (the facts every runtime reads), or None."""
+    if not isinstance(model, dict):
+        return "model is not an object"
+    if not _positive_int(model.get("text_dim")):
+        return "model.text_dim is missing or not a positive integer"
+    vs = model.get("voxel_size")  # optional: without it only the graph's Voxelize checks the coordinate range
+    if vs is not None and (isinstance(vs, bool) or not isinstance(vs, (int, float)) or not vs > 0):
+        return f"model.voxel_size {vs!r} is not a positive number"
+    caps = model.get("capacities")
+    if not isinstance(caps, dict) or not _positive_int(caps.get("max_points")):
+        return "model.capacities.max_points is missing or not a positive integer"
+    bad = sorted(k for k, v in caps.items() if not _positive_int(v))
+    if bad:
+        return f"model.capacities.{bad[0]} is not a positive integer"
+    if not isinstance(model.get("count_names"), list):
+        return "model.count_names is missing"
+    return None
+
+
 class Bundle:
     def __init__(self, root: str | Path):
         self.root = Path(root)
@@ -41,13 +65,16 @@ class Bundle:
                                    f"{OPSET[0]}:{OPSET[1]}", hint="re-export the checkpoint with this tsp3d")
         for key in ("model", "graphs", "files"):
             if key not in m:
-                raise ModelFormatError(f"{path} lacks {key!r}")
+                raise ModelFormatError(f"{path} lacks {key!r}", hint="re-export the checkpoint with this tsp3d")
+        problem = _model_section_problem(m["model"])
+        if problem:
+            raise ModelFormatError(f"{path}: {problem}", hint="re-export the checkpoint with this tsp3d")
 
     # ---------------------------------------------------------------- facts
 
     @property
     def precisions(self) -> list[str]:
-        return [p for p in ("fp32", "fp16") if p in self.manifest["graphs"]]
+        return [p for p in ("fp32", "fp16", "int8") if p in self.manifest["graphs"]]
 
     @property
     def text_dim(self) -> int:
@@ -56,6 +83,16 @@ class Bundle:
     @property
     def max_points(self) -> int:
         return int(self.manifest["model"]["capacities"]["max_points"])
+
+    @property
+    def voxel_size(self) -> float | None:
+        """Metres per base voxel (None in a manifest without it: then only the graph's Voxelize checks range)."""
+        v = self.manifest["model"].get("voxel_size")
+        return None if v is None else float(v)
+
+    @property
+    def capacities(self) -> dict[str, int]:
+        return dict(self.manifest["model"]["capacities"])
 
     @property
     def count_names(self) -> list[str]:
@@ -70,7 +107,7 @@ class Bundle:
         graphs = self.manifest["graphs"]
         if precision not in graphs:
             raise InputFileError(f"{self.root} has no {precision} graphs (has {', '.join(self.precisions)})",
-                                 hint="export with --fp16" if precision == "fp16" else None)
+                                 hint={"fp16": "export with --fp16", "int8": "export with --int8 --calibration DIR"}.get(precision))
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
         path = self.root / graphs[precision][kind]["file"]

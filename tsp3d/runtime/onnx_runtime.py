@@ -43,7 +43,7 @@ class OnnxRuntime(Runtime):
         self.precision, self.form, self.threads, self.library = precision, form, threads, library
         self._sessions: dict = {}
         self._text = None
-        super().__init__(self.bundle.text_dim, self.bundle.max_points)
+        super().__init__(self.bundle.text_dim, self.bundle.max_points, self.bundle.voxel_size)
 
     @property
     def label(self) -> str:

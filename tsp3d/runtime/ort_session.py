@@ -25,7 +25,10 @@ ModelLike = Union[str, os.PathLike, bytes, "onnx.ModelProto"]  # noqa: F821
 
 
 def _check_opset(model) -> None:
-    """Refuse a graph that imports another version of the tsp3d domain, with a message (ORT's is cryptic)."""
+    """Refuse a graph that imports another version of the tsp3d domain, or a standard opset newer than the
+    installed onnx knows, with a message (ORT's are cryptic)."""
+    import onnx
+
     for imp in model.opset_import:
         if imp.domain == DOMAIN and imp.version != SUPPORTED_VERSION:
             raise ModelFormatError(
@@ -33,6 +36,25 @@ def _check_opset(model) -> None:
                 f"version {SUPPORTED_VERSION} only",
                 hint="re-export the model with this tsp3d release, or use the plugin library it was made for",
             )
+        if imp.domain in ("", "ai.onnx") and imp.version > onnx.defs.onnx_opset_version():
+            raise ModelFormatError(
+                f"the model imports the standard ONNX opset {imp.version}; the installed onnx "
+                f"{onnx.__version__} knows opsets up to {onnx.defs.onnx_opset_version()}",
+                hint="re-export the model with this tsp3d release (it writes opset 20), or upgrade onnx/onnxruntime",
+            )
+
+
+def _load_failure(e: Exception, model: ModelLike) -> ModelFormatError:
+    """ONNX Runtime refused to load a model: one line instead of a C++ signature and a stack of details."""
+    import onnxruntime as ort
+
+    name = model if isinstance(model, (str, os.PathLike)) else "the model"
+    text = " ".join(str(e).split())
+    if "ValidateOpsetForDomain" in text or ("opset" in text.lower() and "support" in text.lower()):
+        return ModelFormatError(f"ONNX Runtime {ort.__version__} does not support the opset {name} imports",
+                                hint="re-export the model with this tsp3d release, or upgrade onnxruntime")
+    return ModelFormatError(f"ONNX Runtime {ort.__version__} cannot load {name}: {text[:300]}",
+                            hint="re-export the model with this tsp3d release")
 
 
 def _model_bytes(model: ModelLike) -> Union[str, bytes]:
@@ -72,6 +94,8 @@ def session_options(threads: Optional[int] = None, spinning: bool = False, libra
         so.add_session_config_entry(THREADS_CONFIG_KEY, str(int(threads)))  # before registering: read there
     if not spinning:
         so.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    if os.environ.get("TSP3D_DEBUG") != "1":
+        so.log_severity_level = 4  # errors come back as exceptions (one line in the CLI), not also as log lines
     try:
         so.register_custom_ops_library(str(library))
     except Exception as e:
@@ -87,7 +111,10 @@ def make_session(model: ModelLike, threads: Optional[int] = None, providers: Seq
 
     data = _model_bytes(model)
     so = session_options(threads, spinning, library)
-    return ort.InferenceSession(data, sess_options=so, providers=list(providers), **session_kwargs)
+    try:
+        return ort.InferenceSession(data, sess_options=so, providers=list(providers), **session_kwargs)
+    except Exception as e:  # onnxruntime's own exception types (Fail, InvalidGraph, NotImplemented, ...)
+        raise _load_failure(e, model) from e
 
 
 def run(session, feeds: dict, output_names=None) -> list:

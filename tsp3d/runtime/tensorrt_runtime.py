@@ -164,6 +164,16 @@ class _Engine:
         return out
 
 
+def check_engine_manifest(trt, engine: Path, plugin: Path, compute_capability: str | None) -> None:
+    """An engine built by ``tsp3d build-engine`` has a manifest next to it (``model.engine.json``): refuse a
+    mismatch of TensorRT version, plugin library or GPU with a clear message before TensorRT reads the file. Engines
+    without one (trtexec) go straight to deserialization, whose failure ``_Engine`` reports."""
+    from tsp3d.engine.manifest import check_engine, manifest_path
+
+    if manifest_path(engine).is_file():
+        check_engine(engine, tensorrt_version=trt.__version__, plugin=plugin, compute_capability=compute_capability)
+
+
 class TensorRTRuntime(Runtime):
     name = "tensorrt"
 
@@ -180,6 +190,9 @@ class TensorRTRuntime(Runtime):
 
         self.logger = _make_logger(trt)
         plugin = Path(plugin_library) if plugin_library else require_library("trt")
+        capability = "{}.{}".format(*torch.cuda.get_device_capability(0))
+        for p in engines:
+            check_engine_manifest(trt, Path(p), plugin, capability)
         trt.get_plugin_registry().load_library(str(plugin))
         runtime = trt.Runtime(self.logger)
         loaded = [_Engine(trt, runtime, self.logger, Path(p)) for p in engines]
@@ -195,14 +208,15 @@ class TensorRTRuntime(Runtime):
             from tsp3d.runtime.manifest import Bundle
 
             self.bundle = bundle if isinstance(bundle, Bundle) else Bundle(bundle)
-            text_dim, max_points = self.bundle.text_dim, self.bundle.max_points
+            text_dim, max_points, voxel_size = self.bundle.text_dim, self.bundle.max_points, self.bundle.voxel_size
         else:
             self.bundle = None
             first = self.engines.get("single") or self.engines["head"]
             text_dim = int(first.engine.get_tensor_shape("text_feats")[2])
             max_points = (self.engines.get("single") or self.engines["backbone"]).max_rows("points")
+            voxel_size = None  # without the bundle the Voxelize plugin alone checks the coordinate range
         self._text = None
-        super().__init__(text_dim, max_points)
+        super().__init__(text_dim, max_points, voxel_size)
 
     def _encode_scene(self, points: np.ndarray):
         if not self.split:

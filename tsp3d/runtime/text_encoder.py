@@ -50,23 +50,42 @@ class OnnxTextEncoder:
         if "file" not in info:
             raise InputFileError(f"{bundle.root} has no text encoder (exported with --no-text-encoder)",
                                  hint="give text features instead, or re-export with the text encoder")
+        missing = [k for k in ("name", "dim", "max_length", "tokenizer") if k not in info]
+        if missing:
+            raise ModelFormatError(f"{bundle.root}/manifest.json: text_encoder lacks {missing}",
+                                   hint="re-export the bundle with this tsp3d")
         tok_path = bundle.path(info["tokenizer"]) / "tokenizer.json"
         if not tok_path.is_file():
             raise ModelFormatError(f"{tok_path} is missing from the bundle")
-        self.tokenizer = Tokenizer.from_file(str(tok_path))
+        try:
+            self.tokenizer = Tokenizer.from_file(str(tok_path))
+        except Exception as e:  # tokenizers raises a bare Exception on bad JSON
+            raise ModelFormatError(f"{tok_path} is not a readable tokenizer: {str(e).splitlines()[0]}") from e
         self.tokenizer.no_padding()
         self.tokenizer.no_truncation()
+        unk = getattr(self.tokenizer.model, "unk_token", None)
+        self.unk_id = self.tokenizer.token_to_id(unk) if unk else None
         so = ort.SessionOptions()
+        so.log_severity_level = 4  # failures come back as exceptions
         if threads:
             so.intra_op_num_threads = int(threads)
-        self.session = ort.InferenceSession(str(bundle.path(info["file"])), sess_options=so,
-                                            providers=["CPUExecutionProvider"])
+        graph = bundle.path(info["file"])
+        try:
+            self.session = ort.InferenceSession(str(graph), sess_options=so, providers=["CPUExecutionProvider"])
+        except Exception as e:
+            raise ModelFormatError(f"ONNX Runtime cannot load the text encoder {graph}: "
+                                   f"{' '.join(str(e).split())[:300]}",
+                                   hint="re-export the bundle with this tsp3d") from e
         self.name, self.dim, self.max_length = info["name"], int(info["dim"]), int(info["max_length"])
 
     def encode(self, text: str) -> TextInput:
         if not isinstance(text, str) or not text.strip():
             raise InputFileError("empty text", hint="give a referring expression, e.g. 'the black chair'")
-        ids = self.tokenizer.encode(text).ids
+        enc = self.tokenizer.encode(text)
+        ids = enc.ids
+        if all(special or t == self.unk_id for t, special in zip(ids, enc.special_tokens_mask)):
+            raise InputFileError(f"text {text[:40]!r} has no word or character the {self.name} encoder knows",
+                                 hint="give a referring expression in words, e.g. 'the black chair'")
         if len(ids) > self.max_length:
             raise InputFileError(f"the text has {len(ids)} tokens, more than the {self.max_length} the "
                                  f"{self.name} encoder accepts", hint="shorten the text")

@@ -35,7 +35,7 @@ class TorchRuntime(Runtime):
         self.folded = fold
         self._text_encoder = text_encoder
         cfg = self.model.cfg
-        super().__init__(cfg.text_dim, cfg.capacities.max_points)
+        super().__init__(cfg.text_dim, cfg.capacities.max_points, cfg.voxel_size)
 
     @property
     def label(self) -> str:

@@ -3,6 +3,9 @@
 Encoders are frozen (no gradients, always in eval mode, so no dropout: deterministic features; the official code
 leaves RoBERTa's dropout active while training). Texts are checked: empty text is an error, and a text longer than
 the encoder's maximum is refused unless the caller asks for truncation (then it is truncated with a warning).
+Any Unicode text is accepted as the tokenizer normalises it (MiniLM's: lower case, accents stripped, control
+characters dropped; characters outside its vocabulary become ``[UNK]``), but a text with no token the vocabulary
+knows (only emoji, control or zero-width characters, ...) is refused: its features would carry no meaning.
 """
 from __future__ import annotations
 
@@ -51,7 +54,14 @@ class TextEncoder:
     def tokenize(self, texts, truncate: bool = False) -> dict[str, torch.Tensor]:
         """``input_ids`` and ``attention_mask`` (int64 [B, L], padded to the longest text)."""
         texts = self._check_texts(texts)
-        lengths = [len(ids) for ids in self.tokenizer(texts, add_special_tokens=True)["input_ids"]]
+        all_ids = self.tokenizer(texts, add_special_tokens=True, verbose=False)["input_ids"]  # no length chatter
+        meaningless = set(self.tokenizer.all_special_ids) | {self.tokenizer.unk_token_id}
+        for i, ids in enumerate(all_ids):
+            if all(t in meaningless for t in ids):
+                raise InputFileError(
+                    f"text {i} ({texts[i][:40]!r}) has no word or character the {self.name} encoder knows",
+                    hint="give a referring expression in words, e.g. 'the black chair'")
+        lengths = [len(ids) for ids in all_ids]
         too_long = [(i, n) for i, n in enumerate(lengths) if n > self.max_length]
         if too_long and not truncate:
             i, n = too_long[0]

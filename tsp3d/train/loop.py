@@ -9,6 +9,7 @@ randomness is reseeded from (seed, step), so a resumed run continues the same se
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 from dataclasses import dataclass
@@ -19,15 +20,20 @@ import torch
 import torch.distributed as dist
 
 from tsp3d.errors import CheckpointError, InputFileError, OutputExistsError
-from tsp3d.train.augment import augment
+from tsp3d.train.batches import epoch_groups, epoch_order, step_batch  # noqa: F401 (re-export)
 from tsp3d.train.logs import CsvLog
+from tsp3d.train.scenes import PreparedScenes
+from tsp3d.train.schedule import LrSchedule
 from tsp3d.train.options import TrainOptions
 
+logger = logging.getLogger("tsp3d.train")
+BACKEND_ENV = "TSP3D_SPARSE_BACKEND"  # read by tsp3d.sparse.backend too
 
 # Options a resumed run takes from the new invocation; all others (config, lr, batch size, seed, augmentation, ...)
 # come from the run's checkpoint so that the run continues the same trajectory.
 RESUME_OVERRIDABLE = ("epochs", "max_steps", "time_budget_min", "out", "data", "val_every", "val_samples",
-                      "ckpt_every_steps", "log_every_steps", "text_cache", "threads")
+                      "ckpt_every_steps", "log_every_steps", "text_cache", "threads", "sparse_backend",
+                      "val_every_steps", "pre_encode_text")
 
 
 @dataclass
@@ -69,35 +75,36 @@ def _prepare_out_dir(out: Path, resume: bool, force: bool, rank: int) -> None:
             (out / name).unlink(missing_ok=True)
 
 
-def epoch_order(n: int, seed: int, epoch: int, rank: int, world: int, batch_size: int) -> list[list[int]]:
-    """This rank's batches of one epoch (a seeded permutation, sharded by rank, last partial batch dropped)."""
-    perm = np.random.default_rng([seed, epoch]).permutation(n)
-    per_rank = n // world
-    mine = perm[rank * per_rank:(rank + 1) * per_rank]
-    return [mine[i:i + batch_size].tolist() for i in range(0, len(mine) - batch_size + 1, batch_size)]
+def select_sparse_backend(requested: str) -> str:
+    """Set and return the sparse backend for training (see ``TrainOptions.sparse_backend``)."""
+    from tsp3d.sparse import backend, set_backend
 
-
-def _sample(dataset, i: int, points: int, opts: TrainOptions, epoch: int):
-    from tsp3d.data.points import subsample_indices
-    from tsp3d.data.types import Scene
-
-    scene, ann = dataset[i]
-    pts, boxes, owners = scene.points, scene.boxes, scene.point_objects
-    if pts.shape[0] > points:  # the fixed per-scene subsample of the official pipeline
-        keep = subsample_indices(pts.shape[0], points)
-        pts, owners = pts[keep], (owners[keep] if owners is not None else None)
-    if opts.augment:
-        pts, boxes = augment(pts, boxes, ann.text, np.random.default_rng([opts.seed, epoch, i]),
-                             ann.tags.get("view_dependent"), owners)
-    return Scene(scene.scene_id, pts, boxes, scene.labels), ann
+    name = requested
+    if requested == "auto":
+        name = os.environ.get(BACKEND_ENV, "") or ("cpp" if backend.cpp_available() else "reference")
+        if name == "reference" and not os.environ.get(BACKEND_ENV):
+            logger.warning("libtsp3d_cpu.so is not built: training runs on the reference sparse backend, several times "
+                        "slower on CPU (build it with scripts/build_plugins.sh)")
+    set_backend(name)
+    return name
 
 
 def train(opts: TrainOptions, resume: bool = False, force: bool = False, progress: bool = True) -> TrainResult:
+    """Train (or resume) a run; the sparse backend chosen for it is restored to the caller's afterwards."""
+    from tsp3d.sparse import get_backend, set_backend
+
+    previous = get_backend()
+    try:
+        return _train(opts, resume, force, progress)
+    finally:
+        set_backend(previous)
+
+
+def _train(opts: TrainOptions, resume: bool, force: bool, progress: bool) -> TrainResult:
     from tsp3d.checkpoint import load_checkpoint, save_checkpoint
     from tsp3d.data.dataset import GroundingDataset
     from tsp3d.evaluation import evaluate
     from tsp3d.model import TSP3D
-    from tsp3d.model.batch import make_train_batch
     from tsp3d.model.config import load_config
     from tsp3d.text.cache import TextFeatureCache
     from tsp3d.text.registry import load_text_encoder
@@ -117,6 +124,7 @@ def train(opts: TrainOptions, resume: bool = False, force: bool = False, progres
         if saved:  # what defines the training trajectory comes from the run; limits and logging from this call
             now = {k: getattr(opts, k) for k in RESUME_OVERRIDABLE}
             opts = TrainOptions.from_dict({**saved, **now})
+    backend = select_sparse_backend(opts.sparse_backend)
     cfg = ckpt.config if ckpt else load_config(opts.config)
     torch.manual_seed(opts.seed)
     model = TSP3D(cfg)
@@ -125,7 +133,7 @@ def train(opts: TrainOptions, resume: bool = False, force: bool = False, progres
     model.train()
 
     train_set = GroundingDataset(opts.data, "train")
-    val_set = GroundingDataset(opts.data, "val") if opts.val_every else None
+    val_set = GroundingDataset(opts.data, "val") if opts.val_every or opts.val_every_steps else None
     if len(train_set) < opts.batch_size * world:
         raise InputFileError(f"the train split has {len(train_set)} annotations, fewer than one batch "
                              f"({opts.batch_size} x {world} processes)")
@@ -134,19 +142,30 @@ def train(opts: TrainOptions, resume: bool = False, force: bool = False, progres
         raise InputFileError(f"text encoder {encoder.name} has dim {encoder.dim}, the config expects {cfg.text_dim}")
     texts = TextFeatureCache(encoder, opts.text_cache or None)
     points = opts.points or cfg.capacities.max_points
+    scenes = PreparedScenes(train_set, points)
 
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=opts.lr, weight_decay=opts.weight_decay)
-    steps_per_epoch = len(epoch_order(len(train_set), opts.seed, 0, rank, world, opts.batch_size))
-    milestones = [m * steps_per_epoch for m in opts.lr_milestones]
-    scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones, gamma=opts.lr_gamma)
-    epoch, step, best = 0, 0, -1.0
+    scene_ids = [a.scene_id for a in train_set.annotations]
+
+    def batches_of(ep: int) -> list[list[int]]:
+        return epoch_groups(scene_ids, opts.seed, ep, rank, world, opts.batch_size, opts.sentences_per_scene)
+
+    steps_per_epoch = len(batches_of(0))
+    if steps_per_epoch == 0:
+        raise InputFileError(f"the train split's {len(train_set)} annotations make no full batch of "
+                             f"{opts.batch_size} ({opts.sentences_per_scene} per scene) x {world} processes")
+    budget_s = opts.time_budget_min * 60.0
+    schedule = LrSchedule(optimizer, opts.lr_schedule, opts.lr,
+                          milestones_steps=[m * steps_per_epoch for m in opts.lr_milestones], gamma=opts.lr_gamma,
+                          warmup_steps=opts.warmup_steps, max_steps=opts.max_steps, budget_s=budget_s,
+                          epoch_steps=opts.epochs * steps_per_epoch)
+    epoch, step, best, train_s = 0, 0, -1.0, 0.0
     if ckpt:
         if ckpt.optimizer:
             optimizer.load_state_dict(ckpt.optimizer)
-        if ckpt.scheduler:
-            scheduler.load_state_dict(ckpt.scheduler)
         epoch, step, best = ckpt.epoch, ckpt.step, float(ckpt.meta.get("best_acc25", -1.0))
+        train_s = float(ckpt.meta.get("train_seconds", 0.0))
     net = _Step(model)
     if world > 1:
         net = torch.nn.parallel.DistributedDataParallel(net, find_unused_parameters=True)
@@ -155,57 +174,71 @@ def train(opts: TrainOptions, resume: bool = False, force: bool = False, progres
     val_log = CsvLog(out / "val_log.csv", enabled=rank == 0)
     if rank == 0:
         (out / "options.json").write_text(json.dumps(opts.to_dict(), indent=2) + "\n")
+    if opts.pre_encode_text:  # the frozen encoder's work is data preparation: done before the training clock
+        t0 = time.perf_counter()
+        for ann in train_set.annotations:
+            texts.features(ann.text)
+        logger.info("text features of %d annotations ready in %.1f s", len(train_set), time.perf_counter() - t0)
 
     def save(path: Path, ep: int, st: int) -> None:
         if rank == 0:
-            save_checkpoint(path, model, optimizer=optimizer, scheduler=scheduler, epoch=ep, step=st,
-                            meta={"options": opts.to_dict(), "best_acc25": best, "steps_per_epoch": steps_per_epoch},
+            save_checkpoint(path, model, optimizer=optimizer, epoch=ep, step=st,
+                            meta={"options": opts.to_dict(), "best_acc25": best, "steps_per_epoch": steps_per_epoch,
+                                  "points": points, "sparse_backend": backend, "train_seconds": train_s},
                             force=True)
+
+    def validate(ep: int, st: int) -> None:
+        nonlocal best
+        t0 = time.perf_counter()
+        res = evaluate(model, val_set, texts, limit=opts.val_samples, points=points)
+        acc = res["accuracy"]
+        val_log.write({"step": st, "epoch": ep, "train_s": round(train_s, 2),
+                       "val_s": round(time.perf_counter() - t0, 2),
+                       **{f"{s}_{k}": v for s in ("overall", "unique", "multiple") for k, v in acc[s].items()}})
+        if acc["overall"]["acc@0.25"] > best:
+            best = acc["overall"]["acc@0.25"]
+            save(out / "best.pt", ep, st)
 
     bar = _progress(progress and rank == 0)
     task = bar.add_task("train", total=opts.epochs * steps_per_epoch, completed=step) if bar else None
-    t_start, stopped_by = time.perf_counter(), "epochs"
-    budget_s = opts.time_budget_min * 60.0
+    stopped_by = "epochs"
     try:
         while epoch < opts.epochs and stopped_by == "epochs":
-            batches = epoch_order(len(train_set), opts.seed, epoch, rank, world, opts.batch_size)
+            batches = batches_of(epoch)
             for b_idx in range(step - epoch * steps_per_epoch, len(batches)):
-                torch.manual_seed(opts.seed * 1_000_003 + step * world + rank)  # the model's sampling
-                items = [_sample(train_set, i, points, opts, epoch) for i in batches[b_idx]]
                 t0 = time.perf_counter()
-                losses = net(make_train_batch(items, texts))
+                torch.manual_seed(opts.seed * 1_000_003 + step * world + rank)  # the model's sampling
+                lr = schedule.apply(step, train_s)
+                losses = net(step_batch(scenes, batches[b_idx], texts, opts.seed, epoch, opts.augment))
                 optimizer.zero_grad(set_to_none=True)
                 losses["loss"].backward()
                 grad_norm = torch.nn.utils.clip_grad_norm_(params, opts.grad_clip)
                 optimizer.step()
-                scheduler.step()
                 step += 1
+                step_s = time.perf_counter() - t0
+                train_s += step_s
                 if bar:
                     bar.update(task, advance=1, description=f"epoch {epoch} loss {losses['loss'].item():.3f}")
                 if step % opts.log_every_steps == 0 or step == 1:
-                    log.write({"step": step, "epoch": epoch, "lr": scheduler.get_last_lr()[0],
-                               "elapsed_s": round(time.perf_counter() - t_start, 2),
-                               "step_s": round(time.perf_counter() - t0, 3), "grad_norm": float(grad_norm),
+                    log.write({"step": step, "epoch": epoch, "lr": lr, "train_s": round(train_s, 2),
+                               "step_s": round(step_s, 3), "grad_norm": float(grad_norm),
                                **{k: v.item() for k, v in losses.items()}})
                 if step % opts.ckpt_every_steps == 0:
                     save(last, epoch, step)
                 if _should_stop(opts.max_steps and step >= opts.max_steps, world):
                     stopped_by = "max_steps"
                     break
-                if _should_stop(budget_s and time.perf_counter() - t_start >= budget_s, world):
+                if _should_stop(budget_s and train_s >= budget_s, world):
                     stopped_by = "time_budget"
                     break
+                if val_set is not None and opts.val_every_steps and step % opts.val_every_steps == 0 and rank == 0:
+                    validate(epoch, step)
             else:
                 epoch += 1
-            if val_set is not None and rank == 0 and (stopped_by != "epochs" or epoch % opts.val_every == 0):
-                res = evaluate(model, val_set, texts, limit=opts.val_samples)
-                acc = res["accuracy"]
-                val_log.write({"step": step, "epoch": epoch, "elapsed_s": round(time.perf_counter() - t_start, 2),
-                               **{f"{s}_{k}": v for s in ("overall", "unique", "multiple")
-                                  for k, v in acc[s].items()}})
-                if acc["overall"]["acc@0.25"] > best:
-                    best = acc["overall"]["acc@0.25"]
-                    save(out / "best.pt", epoch, step)
+            at_end = stopped_by != "epochs"
+            if val_set is not None and rank == 0 and ((opts.val_every and (at_end or epoch % opts.val_every == 0))
+                                                      or (opts.val_every_steps and at_end)):
+                validate(epoch, step)
             save(last, epoch, step)
             if world > 1:
                 dist.barrier()

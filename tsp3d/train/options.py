@@ -14,32 +14,48 @@ class TrainOptions:
     out: str = ""  # run directory: checkpoints, logs
     epochs: int = 400  # the official default; the time budget usually ends a CPU run first
     max_steps: int = 0  # 0 = no step limit
-    time_budget_min: float = 0.0  # stop (and checkpoint) after this many minutes of training; 0 = no limit
+    # Stop (and checkpoint) once the run has trained this many minutes in total (validation excluded; a resumed run
+    # counts the time of its earlier sessions, kept in the checkpoint); 0 = no limit.
+    time_budget_min: float = 0.0
     batch_size: int = 4  # per process (official: 7 per GPU)
+    # Sentences about one scene per group: a group shares one augmented scene and one backbone pass (1 = official
+    # independent samples); a batch holds batch_size // sentences_per_scene groups (train/batches.py).
+    sentences_per_scene: int = 1
     lr: float = 5e-4  # AdamW (official)
     weight_decay: float = 5e-4
     grad_clip: float = 0.1  # global-norm clip (official default)
     lr_milestones: list[int] = field(default_factory=lambda: [50, 75])  # epochs; x0.1 each, stepped per iteration
     lr_gamma: float = 0.1
+    lr_schedule: str = "step"  # "step" (official: lr_milestones) or "cosine" (to 0 over the run; train/schedule.py)
+    warmup_steps: int = 0  # linear LR warm-up iterations
     augment: bool = True  # official augmentation (tsp3d/train/augment.py)
     points: int = 0  # points per scene fed to the model (0 = the config's capacities.max_points)
     seed: int = 0
     val_every: int = 1  # epochs between validations (0 = never)
+    val_every_steps: int = 0  # also validate every this many steps (0 = never), and at the end of the run
+    pre_encode_text: bool = True  # encode every training sentence before the training clock starts
     val_samples: int = 200  # validation annotations per check (0 = the whole split)
     ckpt_every_steps: int = 50  # checkpoint (last.pt) every this many steps, and at the end of each epoch
     log_every_steps: int = 10
     text_cache: str = ""  # directory of the on-disk text-feature cache ("" = memory only)
     threads: int = 0  # torch intra-op threads per process (0 = leave torch's default)
+    # Sparse backend while training: "auto" = $TSP3D_SPARSE_BACKEND if set, else "cpp" (libtsp3d_cpu.so, several
+    # times faster on CPU) when it is built, else "reference" (with a logged note); or one of tsp3d.sparse.BACKENDS.
+    sparse_backend: str = "auto"
 
     def __post_init__(self) -> None:
-        for name in ("epochs", "batch_size"):
+        for name in ("epochs", "batch_size", "sentences_per_scene"):
             if getattr(self, name) < 1:
                 raise InputFileError(f"{name} must be >= 1, got {getattr(self, name)}")
-        for name in ("max_steps", "points", "val_every", "val_samples", "threads"):
+        for name in ("max_steps", "points", "val_every", "val_every_steps", "val_samples", "threads", "warmup_steps"):
             if getattr(self, name) < 0:
                 raise InputFileError(f"{name} must be >= 0, got {getattr(self, name)}")
         if self.ckpt_every_steps < 1 or self.log_every_steps < 1:
             raise InputFileError("ckpt_every_steps and log_every_steps must be >= 1")
+        if self.lr_schedule not in ("step", "cosine"):
+            raise InputFileError(f"lr_schedule must be step or cosine, got {self.lr_schedule!r}")
+        if self.sparse_backend not in ("auto", "reference", "spconv", "cpp"):
+            raise InputFileError(f"sparse_backend must be auto, reference, spconv or cpp, got {self.sparse_backend!r}")
         if not (self.lr > 0 and self.grad_clip > 0 and self.weight_decay >= 0 and self.time_budget_min >= 0):
             raise InputFileError("lr and grad_clip must be > 0; weight_decay and time_budget_min >= 0")
 

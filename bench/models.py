@@ -1,0 +1,143 @@
+"""The models the benchmarks run: randomly initialised ``base`` / ``tiny`` with realistic pruning, and their bundles.
+
+Latency needs no training, but a random head prunes almost everything; ``tsp3d.model.measure.calibrate_biases``
+shifts the TGP-1 / TGP-2 / CBA biases so that 30 % / 60 % / 25 % of the voxels pass, the workload of a trained
+model, on the 50k-point benchmark room with its sentence. Capacities are raised (``BENCH_CAPACITIES``) so that one
+model serves every scene size of the suite (10k..200k points) and the no-pruning run; capacities are bounds only,
+they do not change the computation.
+
+Checkpoints and bundles are cached under ``cache_dir`` (default ``build/bench``), keyed by the config, the seed,
+the scene size and a hash of the model/sparse/export sources: a changed model or exporter makes a new entry (and
+the entry it replaces is removed).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from tsp3d.bench.scenes import room_scene, save_inputs, text_input
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_CACHE = REPO / "build" / "bench"
+CALIBRATION_POINTS = 50_000
+PRUNE_FRACTIONS = (0.3, 0.6, 0.25)  # TGP-1, TGP-2, CBA: the spec's measurement workload (see measure.py)
+BENCH_CAPACITIES = {"max_points": 250_000, "voxels_s1": 250_000, "voxels_s2": 250_000, "voxels_s4": 250_000,
+                    "voxels_s8": 131_072, "voxels_s16": 65_536, "voxels_s32": 32_768, "voxels_s64": 16_384,
+                    "up_s32": 131_072, "up_s16": 1_048_576, "final_s16": 1_048_576 + 4_096}
+_SOURCES = ("tsp3d/model", "tsp3d/sparse", "tsp3d/configs", "export", "bench/models.py")
+
+
+@dataclass
+class BenchModel:
+    config: str
+    checkpoint: Path
+    inputs: Path  # .npz: the room the biases were calibrated on + its sentence's text features
+    sentence: str
+    text_source: str
+    calibration: dict
+
+    def to_dict(self) -> dict:
+        return {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self).items()}
+
+
+def source_hash() -> str:
+    h = hashlib.sha256()
+    for rel in _SOURCES:
+        p = REPO / rel
+        for f in sorted(p.rglob("*") if p.is_dir() else [p]):
+            if f.is_file() and f.suffix in (".py", ".json"):
+                h.update(str(f.relative_to(REPO)).encode())
+                h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _config(name: str):
+    import dataclasses
+
+    from tsp3d.model.config import load_config
+
+    cfg = load_config(name)
+    caps = dict(BENCH_CAPACITIES, final_s16=BENCH_CAPACITIES["up_s16"] + cfg.head.cba_samples)
+    return cfg.replace(capacities=dataclasses.replace(cfg.capacities, **caps))
+
+
+def prepare(config: str, cache_dir: Path | None = None, seed: int = 0,
+            points: int = CALIBRATION_POINTS) -> BenchModel:
+    """The random-init checkpoint of ``config`` with biases calibrated on the ``points``-point room (cached)."""
+    root = Path(cache_dir or DEFAULT_CACHE) / f"{config}-s{seed}-p{points // 1000}k-{source_hash()}"
+    info_path = root / "model.json"
+    if info_path.is_file():
+        info = json.loads(info_path.read_text())
+        if Path(info["checkpoint"]).is_file() and Path(info["inputs"]).is_file():
+            return BenchModel(**{**info, "checkpoint": Path(info["checkpoint"]), "inputs": Path(info["inputs"])})
+    for stale in root.parent.glob(f"{config}-s{seed}-p{points // 1000}k-*"):  # made from older sources
+        if stale != root:
+            shutil.rmtree(stale, ignore_errors=True)
+    import torch
+
+    from tsp3d.checkpoint import save_checkpoint
+    from tsp3d.model import TSP3D
+    from tsp3d.model.measure import calibrate_biases
+    from tsp3d.sparse import backend as sparse_backend
+
+    root.mkdir(parents=True, exist_ok=True)
+    cfg = _config(config)
+    n_points = points
+    points, sentence = room_scene(n_points, seed)
+    text = text_input(cfg.text_encoder, cfg.text_dim, sentence)
+    inputs = save_inputs(root / f"inputs_{n_points // 1000}k.npz", points, text)
+    torch.manual_seed(seed)
+    model = TSP3D(cfg).eval()
+    old = sparse_backend.get_backend()
+    sparse_backend.set_backend("cpp" if sparse_backend.cpp_available() else "reference")
+    t0 = time.perf_counter()
+    try:
+        args = (torch.from_numpy(points), torch.from_numpy(text["feats"]), torch.from_numpy(text["mask"]))
+        calibrate_biases(model, *args, PRUNE_FRACTIONS)
+        counts = model.predict(*args).counts
+    finally:
+        sparse_backend.set_backend(old)
+    calibration = {"fractions": list(PRUNE_FRACTIONS), "points": n_points, "seconds":
+                   time.perf_counter() - t0, "counts": counts}
+    ckpt = save_checkpoint(root / "model.pt", model, meta={"bench": calibration}, force=True)
+    bm = BenchModel(config, ckpt, inputs, sentence, text["source"], calibration)
+    info_path.write_text(json.dumps(bm.to_dict(), indent=1))
+    return bm
+
+
+def bench_inputs(model: BenchModel, points: int, seed: int = 0) -> Path:
+    """Inputs at another point count: the same room, denser or sparser, with the same sentence features."""
+    import numpy as np
+
+    path = model.inputs.with_name(f"inputs_{points // 1000}k.npz")
+    if path == model.inputs:
+        return path
+    if not path.is_file():
+        pts, _ = room_scene(points, seed)
+        with np.load(model.inputs) as z:
+            text = {"feats": z["text_feats"], "mask": z["text_mask"]}
+        save_inputs(path, pts, text)
+    return path
+
+
+def export(model: BenchModel, fp16: bool = True, reuse: bool = False) -> dict:
+    """Export ``model`` (FP32 + FP16 graphs, no text encoder: the benchmarks feed text features) next to its
+    checkpoint; returns {bundle, seconds, cached}. ``reuse`` keeps a bundle already there (its export time is then
+    the one recorded when it was made)."""
+    from tsp3d.export.bundle import export_bundle
+
+    out = model.checkpoint.parent / ("bundle_fp16" if fp16 else "bundle")
+    record = out.with_name(out.name + ".export.json")  # beside the bundle: the bundle itself stays as exported
+    if reuse and (out / "manifest.json").is_file() and record.is_file():
+        return {"bundle": out, "seconds": json.loads(record.read_text())["seconds"], "cached": True}
+    if out.exists():
+        shutil.rmtree(out)
+    t0 = time.perf_counter()
+    export_bundle(model.checkpoint, out, fp16=fp16, text_encoder=False, self_check=False, force=True)
+    seconds = time.perf_counter() - t0
+    record.write_text(json.dumps({"seconds": seconds}))
+    return {"bundle": out, "seconds": seconds, "cached": False}

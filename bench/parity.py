@@ -1,0 +1,123 @@
+"""Issue-4 targets: ONNX Runtime (FP32, FP16 graph) against PyTorch FP32 on synthetic val scenes, and the cost of
+each additional sentence on an already-encoded scene.
+
+    python -m tsp3d.bench.parity --checkpoint runs/acc/best.pt --data DATA [--scenes 200] [--bundle DIR]
+
+Writes ``docs/bench/parity.json`` (targets with PASS/MISS, the validate summary per runtime, multi-query timings).
+The bundle is exported (FP32 + FP16) into a temporary directory unless ``--bundle`` names one made from the same
+checkpoint.
+"""
+from __future__ import annotations
+
+import argparse
+import tempfile
+from pathlib import Path
+
+from tsp3d.bench.common import machine_info, write_result
+
+# (name, runtime label, measured key path, bound, kind) -- the issue's numbers
+TARGETS = (
+    ("FP32 top-1 box identical (IoU >= 0.999)", "onnxruntime-fp32", ("top1_identical",), 0.995, "min"),
+    ("FP32 kept-voxel sets identical", "onnxruntime-fp32", ("kept_sets_identical",), 0.99, "min"),
+    ("FP32 max scaled relative error of features", "onnxruntime-fp32", ("max_scaled_rel",), 1e-4, "max"),
+    ("FP16 top-1 agreement (IoU >= 0.999)", "onnxruntime-fp16", ("top1_identical",), 0.99, "min"),
+    ("FP16 Acc@0.25 drop (fraction)", "onnxruntime-fp16", ("accuracy_drop", "acc@0.25"), 0.003, "max"),
+)
+MULTI_QUERY_BOUND = 0.25
+
+
+def _value(summary: dict, path: tuple[str, ...]):
+    if path == ("max_scaled_rel",):
+        rel = [o["scaled_rel"] for o in summary.get("outputs", {}).values() if "scaled_rel" in o]
+        return max(rel) if rel else None
+    value = summary
+    for key in path:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
+
+
+def check_targets(runtimes: dict, multi_query_ratio: float | None) -> list[dict]:
+    rows = []
+    for name, label, path, bound, kind in TARGETS:
+        value = _value(runtimes.get(label, {}), path)
+        ok = value is not None and (value >= bound if kind == "min" else value <= bound)
+        rows.append({"target": name, "runtime": label, "value": value, "bound": bound, "kind": kind,
+                     "status": "PASS" if ok else "MISS"})
+    ok = multi_query_ratio is not None and multi_query_ratio <= MULTI_QUERY_BOUND
+    rows.append({"target": "extra sentence / full query (ONNX Runtime FP32, split graphs)",
+                 "runtime": "onnxruntime-fp32", "value": multi_query_ratio, "bound": MULTI_QUERY_BOUND,
+                 "kind": "max", "status": "PASS" if ok else "MISS"})
+    return rows
+
+
+def multi_query(bundle: Path, data: Path, scenes: int, threads: int | None) -> dict:
+    """Full query (scene + sentence) vs one more sentence on the encoded scene, ONNX Runtime FP32 split form."""
+    from tsp3d.data.dataset import GroundingDataset
+    from tsp3d.data.points import subsample
+    from tsp3d.quickstart import measure_latency
+    from tsp3d.runtime.onnx_runtime import OnnxRuntime
+
+    rt = OnnxRuntime(bundle, "fp32", "split", threads=threads)
+    dataset = GroundingDataset(data, "val")
+    pts = []
+    for sid in dataset.scene_ids[:scenes]:
+        p = dataset.scene(sid).points
+        pts.append(subsample(p, rt.max_points) if p.shape[0] > rt.max_points else p)
+    lat = measure_latency({"onnxruntime-fp32": rt}, pts, dataset.annotations[0].text)["onnxruntime-fp32"]
+    return {**lat, "ratio": lat["sentence_ms"] / lat["full_ms"]}
+
+
+def run(checkpoint: Path, data: Path, scenes: int, bundle: Path | None, threads: int | None,
+        out_dir: Path | None = None, capacities: dict | None = None) -> dict:
+    from tsp3d.export.bundle import export_bundle
+    from tsp3d.validate import validate
+
+    with tempfile.TemporaryDirectory(prefix="tsp3d-parity-") as tmp:
+        if bundle is None:
+            bundle = Path(tmp) / "bundle"
+            export_bundle(checkpoint, bundle, fp16=True, capacities=capacities)
+        report = validate(checkpoint, bundle, data, split="val", scenes=scenes, threads=threads)
+        mq = multi_query(bundle, data, min(10, scenes), threads)
+    runtimes = report["runtimes"]
+    payload = {
+        "name": "parity",
+        "title": "Parity: ONNX Runtime vs PyTorch FP32 (issue 4 targets)",
+        "machine": machine_info(),
+        "checkpoint": str(checkpoint), "data": str(data), "scenes": report["scenes"], "samples": report["samples"],
+        "reference_accuracy": report["reference_accuracy"],
+        "runtimes": {label: {k: s.get(k) for k in ("precision", "top1_identical", "top1_same_site",
+                                                  "kept_sets_identical", "counts_identical", "accuracy",
+                                                  "accuracy_drop", "iou_vs_ref", "backbone_sets_identical",
+                                                  "latency_ms")}
+                     | {"max_scaled_rel": _value(s, ("max_scaled_rel",))}
+                     for label, s in runtimes.items()},
+        "multi_query": mq,
+        "targets": check_targets(runtimes, mq["ratio"]),
+    }
+    write_result("parity", payload, out_dir)
+    return payload
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--checkpoint", type=Path, required=True)
+    ap.add_argument("--data", type=Path, required=True)
+    ap.add_argument("--scenes", type=int, default=200)
+    ap.add_argument("--bundle", type=Path, default=None)
+    ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--out-dir", type=Path, default=None, help="default: docs/bench")
+    ap.add_argument("--capacity", action="append", default=[], help="NAME=VALUE capacity override for the export")
+    args = ap.parse_args(argv)
+    from tsp3d.export.bundle import parse_capacities
+
+    payload = run(args.checkpoint, args.data, args.scenes, args.bundle, args.threads or None, args.out_dir,
+                  parse_capacities(args.capacity))
+    for row in payload["targets"]:
+        print(f"{row['status']:4s}  {row['target']}: {row['value']} ({row['kind']} {row['bound']})")
+    print(f"median full query {payload['multi_query']['full_ms']:.1f} ms, extra sentence "
+          f"{payload['multi_query']['sentence_ms']:.1f} ms")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

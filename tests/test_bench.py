@@ -1,0 +1,238 @@
+"""The benchmark suite (``tsp3d bench``): its pieces on small inputs, and ``--quick`` end to end."""
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+import pytest
+import torch
+from onnx import TensorProto, helper
+
+from tsp3d.bench import report, report_sections, targets
+from tsp3d.bench.common import fit_exponent, percentile, summarize
+from tsp3d.bench.flops import FlopCount
+from tsp3d.errors import ModelFormatError
+from tsp3d.utils.libraries import find_library
+
+needs_ort = pytest.mark.skipif(find_library("ort") is None, reason="libtsp3d_ort.so not built")
+
+
+# ---------------------------------------------------------------- statistics
+
+
+def test_percentile_and_summary():
+    s = summarize([3.0, 1.0, 2.0, 4.0])
+    assert s["p50_s"] == 2.5 and s["min_s"] == 1.0 and s["runs"] == 4
+    assert percentile([1.0, 2.0, 3.0, 4.0, 5.0], 90) == pytest.approx(4.6)
+
+
+def test_fit_exponent_recovers_a_power_law():
+    xs = [10_000, 50_000, 200_000]
+    assert fit_exponent(xs, [3.0 * x ** 1.3 for x in xs]) == pytest.approx(1.3)
+    assert fit_exponent(xs, [5.0, 5.0, 5.0]) == pytest.approx(0.0)
+    assert fit_exponent([10_000], [1.0]) is None
+
+
+# ---------------------------------------------------------------- FLOP counting
+
+
+def test_flop_count_of_dense_layers_and_attention():
+    lin = torch.nn.Linear(16, 8)
+    q, k, v = torch.randn(1, 2, 5, 4), torch.randn(1, 2, 7, 4), torch.randn(1, 2, 7, 4)
+    with torch.no_grad(), FlopCount() as f:
+        lin(torch.randn(10, 16))
+        torch.nn.functional.scaled_dot_product_attention(q, k, v)
+        torch.matmul(q, k.transpose(-1, -2))
+    assert f.flops["dense_gemm"] == 2 * 10 * 16 * 8
+    assert f.flops["attention_bmm"] == 2 * 2 * 5 * 7 * (4 + 4) + 2 * 2 * 5 * 4 * 7
+
+
+def test_flop_count_of_a_sparse_conv_uses_present_pairs():
+    from tsp3d.sparse import ops
+
+    nbr = torch.tensor([[0, -1, 1], [-1, -1, 2], [1, 0, -1]], dtype=torch.int32)  # 5 present pairs
+    feats, weight = torch.randn(3, 4), torch.randn(3, 4, 6)
+    with torch.no_grad(), FlopCount() as f:
+        ops.sparse_conv(feats, nbr, weight, None, 0)
+    assert f.flops["sparse_conv"] == 2 * 5 * 4 * 6
+    assert f.sparse_convs[0]["pairs"] == 5 and f.sparse_convs[0]["n_out"] == 3
+
+
+# ---------------------------------------------------------------- the layer mix of a real forward
+
+
+def test_layer_mix_records_every_conv_of_a_forward():
+    from tsp3d.bench import layer_mix
+    from tsp3d.bench.scenes import room_scene
+    from tsp3d.model import TSP3D, load_config
+
+    torch.manual_seed(0)
+    model = TSP3D(load_config("tiny")).eval()
+    points, _ = room_scene(4000)
+    feats, mask = torch.randn(1, 5, 384), torch.zeros(1, 5, dtype=torch.bool)
+    with FlopCount() as f:
+        maps, layers, used = layer_mix.record(model, torch.from_numpy(points), feats, mask)
+    assert sum(layer.count for layer in layers) == f.calls["sparse_conv"]
+    kinds = {maps[i].kind for i in used}
+    assert {"same", "down", "up"} <= kinds
+    for layer in layers:
+        assert maps[layer.map_index].nbr.shape[1] in (1, 8, 27)
+    # every created output set is paid for by exactly one rulebook
+    created = [m for m in maps if m.creates_output]
+    assert len({id(m.out_coords) for m in created}) == len(created)
+
+
+# ---------------------------------------------------------------- targets
+
+
+def _results(spconv_s=3.0, cpp_s=1.0, ref_p50=6.0, ort_p50=1.0, floor_s=0.8, exponent=0.9):
+    rows = [{"key": "torch-reference", "p50_s": ref_p50, "peak_rss_mb": 900.0},
+            {"key": "ort-fp32", "p50_s": ort_p50, "peak_rss_mb": 300.0}]
+    return {
+        "sparse_ops": {"config": "base", "dense_gemm": {"gflops": 100.0}, "totals": {
+            "cpp": {"total_s": cpp_s}, "spconv": {"total_s": spconv_s},
+            "cpp_wide": {"fraction_of_dense": 0.8, "gemm_useful_gflops": 80.0, "min_layer_fraction": 0.5}}},
+        "e2e": {"main_config": "base", "plan": {"points": 50_000}, "configs": [
+            {"config": "base", "rows": rows,
+             "floor": {"floor_s": floor_s, "useful_gflop": 80.0, "dense_gflops": 100.0}}]},
+        "scaling": {"sizes": [10_000, 50_000, 200_000], "runtimes": {"ort-fp32": {
+            "complete": True, "time_exponent": exponent, "memory_exponent": exponent}}},
+    }
+
+
+def test_targets_pass_and_miss():
+    by = {r["id"]: r for r in targets.evaluate(_results())}
+    assert all(r["status"] == "PASS" for r in by.values()), by
+    bad = {r["id"]: r["status"] for r in targets.evaluate(_results(spconv_s=1.2, ref_p50=2.0, floor_s=0.5,
+                                                                   exponent=1.3))}
+    assert bad == {"sparse_vs_spconv": "MISS", "sparse_gemm_efficiency": "PASS", "e2e_speedup": "MISS",
+                   "flop_floor": "MISS", "growth_time": "MISS", "growth_memory": "MISS"}
+    assert "base, 50k points" in by["e2e_speedup"]["target"]
+
+
+def test_targets_not_measured_are_not_passed():
+    rows = targets.evaluate({"sparse_ops": None, "e2e": None, "scaling": None})
+    assert {r["status"] for r in rows} == {"N/A"}
+
+
+# ---------------------------------------------------------------- report assembly
+
+
+def test_merge_keeps_hand_written_text_and_replaces_generated_blocks():
+    first = report.merge("", {"e2e": "## E2E\n\nold numbers", "targets": "## Targets\n\nT1"})
+    assert first.index("bench:begin targets") < first.index("bench:begin e2e")  # in ORDER
+    edited = first.replace("<!-- bench:begin e2e -->", "## Notes by hand\n\nkeep me\n\n<!-- bench:begin e2e -->")
+    edited += "\n## Closing remarks\n\nalso kept\n"
+    again = report.merge(edited, {"e2e": "## E2E\n\nnew numbers", "accuracy": "## Accuracy\n\nacc table"})
+    assert "keep me" in again and "also kept" in again
+    assert "new numbers" in again and "old numbers" not in again
+    assert "bench:begin targets" not in again  # its result file is gone
+    assert again.index("bench:begin accuracy") > again.index("bench:end e2e")
+    assert report.merge(again, {"e2e": "## E2E\n\nnew numbers", "accuracy": "## Accuracy\n\nacc table"}) == again
+
+
+def test_report_renders_foreign_results_and_the_gpu_section(tmp_path):
+    (tmp_path / "accuracy.json").write_text(json.dumps({"title": "Accuracy", "acc@0.25": 0.41, "rows": [
+        {"model": "tiny", "acc@0.25": 0.41}, {"model": "base", "acc@0.25": 0.52}]}))
+    (tmp_path / "accuracy_curve.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    (tmp_path / "parity.json").write_text(json.dumps({"markdown": "## Parity\n\nall identical"}))
+    out = report.write_report(tmp_path, tmp_path / "BENCHMARKS.md").read_text()
+    assert "| base | 0.52 |" in out and "![accuracy_curve.png](accuracy_curve.png)" in out
+    assert "all identical" in out
+    assert "No GPU has been available yet" in out
+    (tmp_path / "gpu_check.json").write_text(json.dumps({"gpu": "H200", "passed": 12}))
+    out = report.write_report(tmp_path, tmp_path / "BENCHMARKS.md").read_text()
+    assert "No GPU has been available yet" not in out and "H200" in out
+
+
+def test_generic_section_tables_lists_of_records():
+    md = report_sections.generic("int8", {"method": "entropy", "sweep": [{"layer": "a", "drop": 0.1},
+                                                                        {"layer": "b", "drop": 0.2}]}, str)
+    assert md.startswith("## Int8") and "| a | 0.1 |" in md and "| method | entropy |" in md
+
+
+# ---------------------------------------------------------------- the no-pruning graph
+
+
+def _prune(name, min_keep, mode=1, threshold=0.3):
+    return helper.make_node("Prune", [f"s{name}"], [f"i{name}"], domain="tsp3d", name=name, threshold=threshold,
+                            mode=mode, min_keep=min_keep, capacity=100)
+
+
+def _graph(nodes, path):
+    inputs = [helper.make_tensor_value_info(n.input[0], TensorProto.FLOAT, ["n"]) for n in nodes]
+    outputs = [helper.make_tensor_value_info(n.output[0], TensorProto.INT32, ["m"]) for n in nodes]
+    model = helper.make_model(helper.make_graph(nodes, "g", inputs, outputs),
+                              opset_imports=[helper.make_opsetid("", 20), helper.make_opsetid("tsp3d", 1)])
+    onnx.save(model, str(path))
+    return path
+
+
+def test_no_pruning_graph_opens_only_the_two_tgp_prunes(tmp_path):
+    from tsp3d.bench.pruning import no_pruning_graph
+
+    src = _graph([_prune("tgp1", 1), _prune("tgp2", 1, mode=0), _prune("cba", 0, threshold=0.15)], tmp_path / "a.onnx")
+    out = onnx.load(str(no_pruning_graph(src, tmp_path / "b.onnx")))
+    th = {n.name: next(a.f for a in n.attribute if a.name == "threshold") for n in out.graph.node}
+    assert th["tgp1"] == pytest.approx(-1e30) and th["tgp2"] == pytest.approx(1e30)
+    assert th["cba"] == pytest.approx(0.15)
+    with pytest.raises(ModelFormatError):
+        no_pruning_graph(_graph([_prune("tgp1", 1)], tmp_path / "c.onnx"), tmp_path / "d.onnx")
+
+
+def test_pruning_levels_from_counts():
+    from tsp3d.bench.pruning import levels
+
+    rows = levels([560, 168, 2879, 1727, 24622, 2400, 600, 323, 24945])
+    assert [(r["before"], r["after"]) for r in rows] == [(560, 168), (2879, 1727), (24622, 24945)]
+    assert rows[-1]["cba_added"] == 323
+
+
+# ---------------------------------------------------------------- CLI
+
+
+def test_cli_refuses_to_replace_results_without_force(tmp_path):
+    (tmp_path / "targets.json").write_text("{}")
+    proc = subprocess.run([sys.executable, "-m", "tsp3d.cli", "bench", "--quick", "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0 and "already exists" in proc.stderr
+    assert json.loads((tmp_path / "targets.json").read_text()) == {}
+
+
+@pytest.mark.slow
+@needs_ort
+def test_quick_suite_end_to_end(tmp_path):
+    """``tsp3d bench --quick``: every part writes its JSON, the targets are judged, the report is assembled."""
+    proc = subprocess.run([sys.executable, "-m", "tsp3d.cli", "bench", "--quick", "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    for part in ("pipeline", "sparse_ops", "e2e", "scaling", "pruning", "targets"):
+        assert (tmp_path / f"{part}.json").is_file(), part
+    e2e = json.loads((tmp_path / "e2e.json").read_text())
+    rows = {r["key"]: r for r in e2e["configs"][0]["rows"]}
+    assert {"torch-reference", "torch-cpp", "ort-fp32"} <= set(rows)
+    for r in rows.values():
+        assert r["p50_s"] > 0 and r["p90_s"] >= r["p50_s"] and r["peak_rss_mb"] > 0, r
+    # every runtime grounds the same scene to the same voxel counts (FP32)
+    assert rows["torch-reference"]["counts"] == rows["torch-cpp"]["counts"] == rows["ort-fp32"]["counts"]
+    floor = e2e["configs"][0]["floor"]
+    assert floor["useful_gflop"] > 0 and math.isclose(floor["floor_s"], floor["useful_gflop"] /
+                                                      floor["dense_gflops"])
+    assert e2e["configs"][0]["ort_fp32_profile"]["by_op"][0]["seconds"] > 0
+    sparse = json.loads((tmp_path / "sparse_ops.json").read_text())
+    assert sparse["layers"] and all(r["gemm_cpp_s"] > 0 for r in sparse["layers"])
+    scaling = json.loads((tmp_path / "scaling.json").read_text())
+    assert scaling["runtimes"]["ort-fp32"]["complete"]
+    pruning = json.loads((tmp_path / "pruning.json").read_text())
+    assert pruning["levels_no_pruning"][0]["after"] == pruning["levels"][0]["before"]  # TGP-1 kept everything
+    tgt = json.loads((tmp_path / "targets.json").read_text())
+    assert {t["status"] for t in tgt["targets"]} <= {"PASS", "MISS", "N/A"}
+    md = (tmp_path / "BENCHMARKS.md").read_text()
+    for block in ("targets", "sparse_ops", "e2e", "scaling", "pruning", "pipeline", "gpu"):
+        assert f"<!-- bench:begin {block} -->" in md, block
+    assert (tmp_path / "e2e.png").stat().st_size > 1000
+    assert np.isfinite(tgt["seconds"])

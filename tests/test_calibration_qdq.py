@@ -1,0 +1,127 @@
+"""The Q/DQ rewrite on a small hand-built graph (KernelMap -> SparseConv -> MatMul), run in ONNX Runtime with our
+library and checked against the INT8 arithmetic written out in numpy. Fast: no model export."""
+from __future__ import annotations
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+from test_export_shared import needs_ort
+from tsp3d.calibration.layers import find_layers, units
+from tsp3d.calibration.observers import QMAX
+from tsp3d.calibration.qdq import int8_nodes, quantize_graph, weight_scales
+
+C, D, E = 8, 16, 4
+
+
+def _graph(seed: int = 0, wide_channel: bool = False):
+    from tsp3d.export import register_schemas
+
+    register_schemas()
+    g = np.random.default_rng(seed)
+    w = (g.normal(size=(27, C, D)) * 0.2).astype(np.float32)
+    if wide_channel:  # a much larger range in one output channel: per-channel scales keep the others precise
+        w[:, :, 3] *= 20.0
+    b = g.normal(size=D).astype(np.float32)
+    w2 = g.normal(size=(D, E)).astype(np.float32)
+    nodes = [
+        helper.make_node("KernelMap", ["coords", "coords"], ["nbr"], domain="tsp3d", name="km", kernel_size=3,
+                         offset_stride=1, transposed=0),
+        helper.make_node("SparseConv", ["feats", "nbr", "net.conv.kernel", "net.conv.bias"], ["h"], domain="tsp3d",
+                         name="conv", activation=1),
+        helper.make_node("MatMul", ["h", "net.fc.weight"], ["y"], name="fc"),
+    ]
+    graph = helper.make_graph(
+        nodes, "tiny",
+        [helper.make_tensor_value_info("coords", TensorProto.INT32, ["n", 4]),
+         helper.make_tensor_value_info("feats", TensorProto.FLOAT, ["n", C])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", E]),
+         helper.make_tensor_value_info("nbr", TensorProto.INT32, ["n", 27])],
+        [numpy_helper.from_array(w, "net.conv.kernel"), numpy_helper.from_array(b, "net.conv.bias"),
+         numpy_helper.from_array(w2, "net.fc.weight")],
+        value_info=[helper.make_tensor_value_info("h", TensorProto.FLOAT, ["n", D])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 20), helper.make_opsetid("tsp3d", 1)])
+    onnx.checker.check_model(model, full_check=True)
+    return model, w, b, w2
+
+
+def _feeds(seed: int, n: int = 300):
+    g = np.random.default_rng(100 + seed)
+    xyz = np.unique(g.integers(0, 8, size=(n, 3)), axis=0)
+    coords = np.concatenate([np.zeros((len(xyz), 1), np.int64), xyz], axis=1).astype(np.int32)
+    feats = g.normal(size=(len(coords), C)).astype(np.float32)
+    return {"coords": coords, "feats": feats}
+
+
+def test_layers_and_units_of_a_small_graph():
+    model, *_ = _graph()
+    layers = find_layers(model)
+    assert [(l.node, l.kind, l.input, l.weight, l.unit) for l in layers] == [
+        ("conv", "sparse_conv", "feats", "net.conv.kernel", "net.conv"),
+        ("fc", "matmul", "h", "net.fc.weight", "fc")]
+    assert list(units(layers)) == ["net.conv", "fc"] and all(not l.rules for l in layers)
+
+
+def test_weight_scales_are_per_output_channel_and_symmetric():
+    _, w, _, _ = _graph(wide_channel=True)
+    q, scale = weight_scales(w, axis=2)
+    assert q.dtype == np.int8 and q.min() >= -QMAX and q.max() <= QMAX and scale.shape == (D,)
+    np.testing.assert_allclose(scale, np.abs(w).max(axis=(0, 1)) / QMAX, rtol=1e-6)
+    assert np.all(np.abs(q.astype(np.float32) * scale - w) <= scale / 2 + 1e-7)
+    assert scale[3] > 10 * np.median(scale)  # the wide channel did not coarsen the others
+    zq, zs = weight_scales(np.zeros((2, 3), np.float32), axis=1)
+    assert np.all(zs == 1.0) and not zq.any()
+
+
+@needs_ort
+def test_int8_graph_matches_the_int8_arithmetic():
+    from tsp3d.calibration.collect import collect_stats
+    from tsp3d.runtime.ort_session import make_session
+
+    model, w, b, w2 = _graph()
+    layers = find_layers(model)
+    stats = collect_stats(model, [l.input for l in layers], [_feeds(s) for s in range(3)])
+    amax = {t: s.amax("minmax") for t, s in stats.items()}
+    q, report = quantize_graph(model, layers, amax, {"method": "minmax"})
+    onnx.checker.check_model(q, full_check=True)
+    assert report.quantized == ["conv", "fc"] and not report.skipped
+    assert int8_nodes(q) == {"SparseConvInt8": 1, "SparseConv": 0, "QuantizeLinear": 2, "DequantizeLinear": 2}
+    inits = {t.name: numpy_helper.to_array(t) for t in q.graph.initializer}
+    conv = next(n for n in q.graph.node if n.op_type == "SparseConvInt8")
+    feats_scale, w_q, w_scale = inits[conv.input[1]], inits[conv.input[3]], inits[conv.input[4]]
+    assert feats_scale.shape == () and feats_scale == pytest.approx(amax["feats"] / QMAX)
+    assert w_q.dtype == np.int8 and w_q.shape == w.shape and w_scale.shape == (D,) and (w_scale > 0).all()
+    assert "net.conv.kernel" not in inits  # the float weight is gone from the INT8 graph
+
+    feeds = _feeds(7)
+    y, nbr = make_session(q).run(None, feeds)
+    y32, _ = make_session(model).run(None, feeds)
+    # The INT8 math of docs/opset.md, in numpy: exact int32 sum, then the float scaling.
+    fq = np.clip(np.rint(feeds["feats"] / feats_scale), -128, 127).astype(np.int64)
+    acc = np.zeros((len(nbr), D), np.int64)
+    for k in range(27):
+        rows = nbr[:, k]
+        ok = rows >= 0
+        acc[ok] += fq[rows[ok]] @ w_q[k].astype(np.int64)
+    h = np.maximum(b + (feats_scale * w_scale) * acc.astype(np.float32), 0)
+    s2 = np.float32(amax["h"] / QMAX)
+    w2q, w2s = weight_scales(w2, axis=1)
+    want = (np.clip(np.rint(h / s2), -128, 127) * s2) @ (w2q.astype(np.float32) * w2s)
+    np.testing.assert_allclose(y, want, rtol=1e-4, atol=1e-4 * np.abs(want).max())
+    rel = np.abs(y - y32).max() / np.abs(y32).max()
+    assert 0 < rel < 0.05  # INT8 is close to FP32, and not secretly FP32
+
+
+@needs_ort
+def test_layers_without_a_range_stay_float():
+    from tsp3d.runtime.ort_session import make_session
+
+    model, *_ = _graph()
+    layers = find_layers(model)
+    q, report = quantize_graph(model, layers, {"feats": 0.0})
+    assert report.quantized == [] and set(report.skipped) == {"conv", "fc"}
+    assert "zero range" in report.skipped["conv"] and "no calibration range" in report.skipped["fc"]
+    assert int8_nodes(q)["SparseConv"] == 1
+    feeds = _feeds(1)
+    np.testing.assert_array_equal(make_session(q).run(None, feeds)[0], make_session(model).run(None, feeds)[0])

@@ -1,0 +1,171 @@
+"""``build_engine``: an exported graph -> a serialized TensorRT engine + its manifest (``tsp3d build-engine``).
+
+TensorRT Python API >= 10.3, the IPluginV3 era: ``libtsp3d_trt.so`` is loaded into the plugin registry, the ONNX is
+parsed into a **strongly typed** network (the precision is the graph's: FP32, the FP16 graph, or the INT8 Q/DQ
+graph; TensorRT 11 has no precision flags), one optimization profile comes from the bundle's capacities
+(``profile``), a workspace limit and a timing cache (read when present, written back after the build) are set.
+The engine and ``<engine>.json`` (``manifest``) are written atomically and never over existing files without
+``force``. Everything cheap (inputs, outputs, profile) is checked before TensorRT is touched; without TensorRT or a
+GPU the error is one ``DependencyError`` line.
+
+Not run on these machines (no GPU, no TensorRT): the tests drive this code with a fake ``tensorrt`` module.
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from tsp3d.errors import DependencyError, InputFileError, ModelFormatError, Tsp3dError
+from tsp3d.engine.manifest import make_manifest, manifest_path
+from tsp3d.engine.profile import ProfileOptions, derive_profile
+
+
+def detect_gpu() -> dict:
+    """``{"name", "compute_capability"}`` of CUDA device 0 (via torch.cuda), or ``DependencyError``."""
+    try:
+        import torch
+    except ImportError as e:
+        raise DependencyError(f"detecting the GPU needs PyTorch ({e})") from e
+    if not torch.cuda.is_available():
+        raise DependencyError("building a TensorRT engine needs a CUDA GPU; none is visible (torch.cuda)",
+                              hint="build the engine on the target machine (engines are tied to its GPU)")
+    major, minor = torch.cuda.get_device_capability(0)
+    return {"name": torch.cuda.get_device_name(0), "compute_capability": f"{major}.{minor}"}
+
+
+def import_tensorrt():
+    """The tensorrt module (>= 10.3), or one ``DependencyError`` line saying what to do."""
+    from tsp3d.runtime.tensorrt_runtime import import_tensorrt as runtime_import
+
+    try:
+        return runtime_import()
+    except DependencyError as e:
+        raise DependencyError(f"TensorRT engines need TensorRT >= 10.3 and its Python package: {e}",
+                              hint="install TensorRT on the target (JetPack on Jetson) and build there; without "
+                                   "TensorRT, run the bundle in ONNX Runtime (tsp3d bench-engine bundle/)") from e
+
+
+def _recording_logger(trt):
+    class Logger(trt.ILogger):
+        def __init__(self):
+            trt.ILogger.__init__(self)
+            self.errors: list[str] = []
+            self.warnings: list[str] = []
+
+        def log(self, severity, msg):
+            if severity in (trt.ILogger.Severity.ERROR, trt.ILogger.Severity.INTERNAL_ERROR):
+                self.errors.append(str(msg))
+            elif severity == trt.ILogger.Severity.WARNING:
+                self.warnings.append(str(msg))
+
+    return Logger()
+
+
+def _source_facts(onnx_path: Path):
+    """(proto without weights, graph metadata, bundle text max_length or None)."""
+    import onnx
+
+    from tsp3d.export.metadata import read_graph_metadata
+
+    try:
+        proto = onnx.load(str(onnx_path), load_external_data=False)
+    except Exception as e:
+        raise InputFileError(f"{onnx_path} is not a readable ONNX model: {e}") from e
+    meta = read_graph_metadata(proto)
+    if not isinstance(meta.get("capacities"), dict):
+        raise ModelFormatError(f"{onnx_path} has no tsp3d.capacities metadata: not a graph written by tsp3d export")
+    max_length = None
+    bundle_manifest = onnx_path.parent / "manifest.json"
+    if bundle_manifest.is_file():
+        try:
+            max_length = json.loads(bundle_manifest.read_text()).get("text_encoder", {}).get("max_length")
+        except (OSError, json.JSONDecodeError):
+            max_length = None
+    return proto, meta, max_length
+
+
+def _parse(trt, network, logger, onnx_path: Path) -> None:
+    parser = trt.OnnxParser(network, logger)
+    if not parser.parse_from_file(str(onnx_path)):
+        errors = [str(parser.get_error(i)) for i in range(parser.num_errors)] or logger.errors
+        raise ModelFormatError(f"TensorRT could not parse {onnx_path.name}: " + "; ".join(errors[:3]),
+                               hint="is libtsp3d_trt.so the one built for this TensorRT? (tsp3d doctor)")
+
+
+def build_engine(onnx_path: str | Path, out: str | Path, *, options: ProfileOptions | None = None,
+                 timing_cache: str | Path | None = None, workspace_mb: int | None = None, force: bool = False,
+                 plugin: str | Path | None = None, trt=None, gpu: dict | None = None, progress=None) -> dict:
+    """Build ``out`` (and ``out``.json) from ``onnx_path``; returns the manifest.
+
+    ``trt``/``gpu``: the tensorrt module and the GPU facts (default: ``import tensorrt``, ``detect_gpu()``).
+    """
+    from tsp3d.utils.atomic import atomic_path, check_writable, write_bytes, write_json
+
+    say = progress or (lambda msg: None)
+    onnx_path, out = Path(onnx_path), Path(out)
+    if not onnx_path.is_file():
+        raise InputFileError(f"ONNX model {onnx_path} does not exist")
+    if workspace_mb is not None and workspace_mb < 1:
+        raise InputFileError(f"--workspace must be >= 1 MB, got {workspace_mb}")
+    check_writable(out, force)
+    check_writable(manifest_path(out), force)
+    proto, meta, max_length = _source_facts(onnx_path)
+    profile = derive_profile(proto, meta["capacities"], max_length, options)
+    trt = trt if trt is not None else import_tensorrt()
+    gpu = gpu if gpu is not None else detect_gpu()
+    from tsp3d.utils.libraries import LIBRARIES, require_library
+
+    plugin = Path(plugin) if plugin is not None else require_library("trt")
+    if not plugin.is_file():
+        raise DependencyError(f"plugin library {plugin} does not exist")
+    logger = _recording_logger(trt)
+    if trt.get_plugin_registry().load_library(str(plugin)) is None:
+        raise DependencyError(f"TensorRT could not load {plugin}: " + ("; ".join(logger.errors[-3:]) or "no reason"),
+                              hint="rebuild it against this TensorRT (scripts/build_plugins.sh, TENSORRT_ROOT)")
+    t0 = time.perf_counter()
+    builder = trt.Builder(logger)
+    flag = getattr(trt.NetworkDefinitionCreationFlag, "STRONGLY_TYPED", None)
+    if flag is None:
+        raise DependencyError(f"TensorRT {trt.__version__} has no strongly typed networks (needs >= 10.3)")
+    network = builder.create_network(1 << int(flag))
+    say(f"parsing {onnx_path.name}")
+    _parse(trt, network, logger, onnx_path)
+    names = [network.get_input(i).name for i in range(network.num_inputs)]
+    if sorted(names) != sorted(profile):
+        raise ModelFormatError(f"the parsed network's inputs {sorted(names)} differ from the graph's "
+                               f"{sorted(profile)}")
+    config = builder.create_builder_config()
+    if workspace_mb is not None:
+        config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, int(workspace_mb) << 20)
+    opt_profile = builder.create_optimization_profile()
+    for name in names:
+        p = profile[name]
+        opt_profile.set_shape(name, tuple(p["min"]), tuple(p["opt"]), tuple(p["max"]))
+    config.add_optimization_profile(opt_profile)
+    cache_path = Path(timing_cache) if timing_cache is not None else None
+    cache_in = cache_path.read_bytes() if cache_path is not None and cache_path.is_file() else b""
+    if cache_path is not None:
+        cache = config.create_timing_cache(cache_in)
+        if not config.set_timing_cache(cache, ignore_mismatch=False):
+            raise ModelFormatError(f"timing cache {cache_path} was made by another TensorRT or GPU",
+                                   hint="delete it (it is only a build-time speed-up)")
+    say(f"building the engine (TensorRT {trt.__version__}, {gpu.get('name')})")
+    serialized = builder.build_serialized_network(network, config)
+    if serialized is None:
+        raise Tsp3dError("TensorRT failed to build the engine: " + ("; ".join(logger.errors[-3:]) or "no reason"))
+    seconds = round(time.perf_counter() - t0, 1)
+    with atomic_path(out, force) as tmp:
+        tmp.write_bytes(bytes(memoryview(serialized)))
+    if cache_path is not None:  # a cache is meant to be updated in place
+        write_bytes(cache_path, bytes(memoryview(config.get_timing_cache().serialize())), force=True)
+    source_meta = {"graph": meta.get("graph"), "precision": meta.get("precision"),
+                   "checkpoint_sha256": meta.get("checkpoint_sha256")}
+    build = {"strongly_typed": True, "workspace_mb": workspace_mb, "timing_cache": str(cache_path) if cache_path
+             else None, "timing_cache_reused": bool(cache_in), "seconds": seconds,
+             "warnings": logger.warnings[-20:]}
+    manifest = make_manifest(engine=out, tensorrt_version=trt.__version__, gpu=gpu, plugin=plugin,
+                             kernels=plugin.with_name(LIBRARIES["cuda"]), source=onnx_path, source_meta=source_meta,
+                             profile=profile, build=build)
+    write_json(manifest_path(out), manifest, force=force)
+    return manifest
