@@ -94,8 +94,32 @@ def run(checkpoint: Path, data: Path, scenes: int, bundle: Path | None, threads:
         "multi_query": mq,
         "targets": check_targets(runtimes, mq["ratio"]),
     }
+    payload["markdown"] = to_markdown(payload)
     write_result("parity", payload, out_dir)
     return payload
+
+
+def to_markdown(p: dict) -> str:
+    """The section docs/BENCHMARKS.md shows (bench/report.py uses a result's ``markdown`` field as is)."""
+    lines = [f"## {p['title']}", "",
+             f"_{p['machine']['date']}, {p['machine']['cpu']}; checkpoint `{p['checkpoint']}`, {p['scenes']} val "
+             f"scenes of `{p['data']}` (one sentence each); reference Acc@0.25 {p['reference_accuracy']['acc@0.25']:.3f}._",
+             "", "| target | runtime | measured | bound | status |", "|---|---|---|---|---|"]
+    for t in p["targets"]:
+        v = "n/a" if t["value"] is None else f"{t['value']:.4g}"
+        lines.append(f"| {t['target']} | {t['runtime']} | {v} | {'>=' if t['kind'] == 'min' else '<='} "
+                     f"{t['bound']:g} | **{t['status']}** |")
+    lines += ["", "| runtime | top-1 identical | same top-1 voxel | kept sets identical | counts identical | "
+              "Acc@0.25 | Acc@0.5 |", "|---|---|---|---|---|---|---|"]
+    fmt = lambda x: "-" if x is None else f"{x:.4f}"  # noqa: E731
+    for label, r in p["runtimes"].items():
+        lines.append(f"| {label} | {fmt(r['top1_identical'])} | {fmt(r.get('top1_same_site'))} | "
+                     f"{fmt(r.get('kept_sets_identical'))} | {fmt(r['counts_identical'])} | "
+                     f"{fmt(r['accuracy']['acc@0.25'])} | {fmt(r['accuracy']['acc@0.5'])} |")
+    mq = p["multi_query"]
+    lines += ["", f"Multi-query (ONNX Runtime FP32, split graphs, {mq['scenes']} scenes): full query "
+              f"{mq['full_ms']:.1f} ms, each extra sentence {mq['sentence_ms']:.1f} ms ({100 * mq['ratio']:.0f} %)."]
+    return "\n".join(lines) + "\n"
 
 
 def main(argv=None) -> int:
