@@ -64,6 +64,24 @@ def test_overfits_one_scene_to_the_target_box():
     IoU > 0.5 in about 100 steps (~20 s on one core with the cpp backend, ~30 s on the reference one).
 
     (Measured with these seeds, IoU at steps 100/110/120: 0.68/0.63/0.58 cpp, 0.57/0.46/0.59 reference.)"""
+    from tsp3d.sparse import get_backend, set_backend
+
+    # The C++ kernels on one thread keep this at ~20 s; the reference backend with spinning OpenMP threads on a
+    # shared 2-core machine took over 15 CPU-minutes.
+    previous, threads = get_backend(), torch.get_num_threads()
+    try:
+        set_backend("cpp")
+    except Exception:  # library not built: the reference backend gives the same result, slower
+        pass
+    torch.set_num_threads(1)
+    try:
+        _overfit_one_scene()
+    finally:
+        set_backend(previous)
+        torch.set_num_threads(threads)
+
+
+def _overfit_one_scene():
     from tsp3d.data.boxes import axis_aligned_iou
 
     torch.manual_seed(0)
