@@ -74,6 +74,7 @@ def run(data: Path = DEFAULT_DATA, run_dir: Path = DEFAULT_RUN, budget_min: floa
     from tsp3d.data.baselines import compute_baselines
     from tsp3d.data.dataset import GroundingDataset
     from tsp3d.evaluation import error_breakdown, evaluate
+    from tsp3d.sparse import get_backend, set_backend
     from tsp3d.text import TextFeatureCache, load_text_encoder
     from tsp3d.train import TrainOptions, train
     from tsp3d.train.logs import read_csv
@@ -84,7 +85,6 @@ def run(data: Path = DEFAULT_DATA, run_dir: Path = DEFAULT_RUN, budget_min: floa
     t0 = time.perf_counter()
     ensure_benchmark(Path(data), require_default=require_default)
     data_s = time.perf_counter() - t0
-    torch.set_num_threads(threads)
     opts = TrainOptions(data=str(data), out=str(run_dir), time_budget_min=budget_min, threads=threads,
                         val_every=0, val_every_steps=curve_every, val_samples=curve_samples,
                         text_cache=str(text_cache), **recipe)
@@ -93,11 +93,17 @@ def run(data: Path = DEFAULT_DATA, run_dir: Path = DEFAULT_RUN, budget_min: floa
     train_wall_s = time.perf_counter() - t0
     ckpt_path = Path(run_dir) / "last.pt"
     model, ckpt = load_model(ckpt_path)
-    select_sparse_backend("auto")  # evaluation on the fast backend too (train() restored the caller's)
+    previous, previous_threads = get_backend(), torch.get_num_threads()
     val = GroundingDataset(data, "val")
     texts = TextFeatureCache(load_text_encoder(ckpt.config.text_encoder), text_cache)
     t0 = time.perf_counter()
-    report = evaluate(model, val, texts, limit=val_limit, points=ckpt.meta["points"])
+    try:
+        select_sparse_backend("auto")  # evaluation on the fast backend too (train() restored the caller's)
+        torch.set_num_threads(threads)
+        report = evaluate(model, val, texts, limit=val_limit, points=ckpt.meta["points"])
+    finally:
+        set_backend(previous)
+        torch.set_num_threads(previous_threads)
     eval_s = time.perf_counter() - t0
     base = compute_baselines(val if not val_limit else [val[i] for i in range(min(val_limit, len(val)))])
     acc = report["accuracy"]

@@ -240,7 +240,10 @@ def test_a_group_shares_one_augmented_scene(micro):
 def test_accuracy_benchmark_writes_a_self_describing_result(micro, tmp_path):
     from tsp3d.bench import accuracy
 
+    from tsp3d.sparse import get_backend
+
     data, cfg = micro
+    before = get_backend()
     r = accuracy.run(data, tmp_path / "run", budget_min=0.05, threads=1, curve_every=2, curve_samples=2,
                      text_cache=tmp_path / "text", out_dir=tmp_path, require_default=False,
                      recipe={"config": str(cfg), "batch_size": 2, "sentences_per_scene": 2})
@@ -253,3 +256,4 @@ def test_accuracy_benchmark_writes_a_self_describing_result(micro, tmp_path):
     assert Path(res["checkpoint"]).is_file() and res["errors"]["n"] == res["model"]["overall"]["n"]
     assert sum(res["errors"][k] for k in ("hit", "other_same_class", "other_class", "no_object")) == pytest.approx(1)
     assert res["errors"]["hit"] == pytest.approx(res["model"]["overall"]["acc@0.25"])
+    assert get_backend() == before  # the global backend is the caller's again

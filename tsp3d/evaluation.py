@@ -157,5 +157,6 @@ def error_breakdown(predictions: list[dict], dataset, threshold: float = 0.25) -
         if "kind" in ann.tags:
             kinds[str(ann.tags["kind"])].append(bool(hit(ious[ann.target], threshold)))
     n = max(len(predictions), 1)
+    by_kind = {k: {"n": len(v), f"acc@{threshold:g}": float(np.mean(v))} for k, v in sorted(kinds.items())}
     return {"threshold": threshold, "n": len(predictions), **{k: v / n for k, v in counts.items()},
-            "acc_by_kind": {k: {"n": len(v), f"acc@{threshold:g}": float(np.mean(v))} for k, v in sorted(kinds.items())}}
+            "acc_by_kind": by_kind}

@@ -90,14 +90,15 @@ def select_sparse_backend(requested: str) -> str:
 
 
 def train(opts: TrainOptions, resume: bool = False, force: bool = False, progress: bool = True) -> TrainResult:
-    """Train (or resume) a run; the sparse backend chosen for it is restored to the caller's afterwards."""
+    """Train (or resume) a run; the sparse backend and thread count chosen for it are the caller's again after."""
     from tsp3d.sparse import get_backend, set_backend
 
-    previous = get_backend()
+    previous, threads = get_backend(), torch.get_num_threads()
     try:
         return _train(opts, resume, force, progress)
     finally:
         set_backend(previous)
+        torch.set_num_threads(threads)
 
 
 def _train(opts: TrainOptions, resume: bool, force: bool, progress: bool) -> TrainResult:
