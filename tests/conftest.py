@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import collections
 import collections.abc
+import json
 import os
 import warnings
+from pathlib import Path
 
 import pytest
 import torch
@@ -47,3 +49,29 @@ def sort_rows(coords: torch.Tensor, *feats: torch.Tensor):
 
     order = torch.argsort(pack(coords.to(torch.int32)))
     return (coords[order].to(torch.int32),) + tuple(f[order] for f in feats)
+
+
+@pytest.fixture(scope="module")
+def micro(tmp_path_factory):
+    """A tiny synthetic dataset and a micro config (same topology as tiny, small sizes) so steps take ~0.1 s."""
+    from tsp3d.data.synth import generate
+
+    root = tmp_path_factory.mktemp("micro")
+    data = root / "data"
+    generate(data, train_scenes=3, val_scenes=2, points=3000, seed=1, workers=1)
+    cfg = json.loads((Path(__file__).resolve().parents[1] / "tsp3d" / "configs" / "tiny.json").read_text())
+    cfg["name"] = "micro"
+    cfg["text_encoder"], cfg["text_dim"] = "tiny", _tiny_text_dim()
+    cfg["backbone"].update(stem_channels=8, max_channels=16)
+    cfg["head"].update(channels=16, attn_ffn=16, cba_samples=64, train_attn_samples=[16, 64], train_topk_32=64,
+                       train_topk_16=[32, 64])
+    cfg["capacities"]["max_points"] = 3000
+    path = root / "micro.json"
+    path.write_text(json.dumps(cfg))
+    return data, path
+
+
+def _tiny_text_dim() -> int:
+    from tsp3d.text.registry import load_text_encoder
+
+    return load_text_encoder("tiny").dim

@@ -21,32 +21,6 @@ from tsp3d.train.batches import epoch_order
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(scope="module")
-def micro(tmp_path_factory):
-    """A tiny synthetic dataset and a micro config (same topology as tiny, small sizes) so steps take ~0.1 s."""
-    from tsp3d.data.synth import generate
-
-    root = tmp_path_factory.mktemp("micro")
-    data = root / "data"
-    generate(data, train_scenes=3, val_scenes=2, points=3000, seed=1, workers=1)
-    cfg = json.loads((ROOT / "tsp3d" / "configs" / "tiny.json").read_text())
-    cfg["name"] = "micro"
-    cfg["text_encoder"], cfg["text_dim"] = "tiny", _tiny_text_dim()
-    cfg["backbone"].update(stem_channels=8, max_channels=16)
-    cfg["head"].update(channels=16, attn_ffn=16, cba_samples=64, train_attn_samples=[16, 64], train_topk_32=64,
-                       train_topk_16=[32, 64])
-    cfg["capacities"]["max_points"] = 3000
-    path = root / "micro.json"
-    path.write_text(json.dumps(cfg))
-    return data, path
-
-
-def _tiny_text_dim() -> int:
-    from tsp3d.text.registry import load_text_encoder
-
-    return load_text_encoder("tiny").dim
-
-
 def _opts(micro, out, **kw):
     data, cfg = micro
     base = dict(config=str(cfg), data=str(data), out=str(out), batch_size=2, val_every=0, ckpt_every_steps=1,
@@ -257,3 +231,18 @@ def test_accuracy_benchmark_writes_a_self_describing_result(micro, tmp_path):
     assert sum(res["errors"][k] for k in ("hit", "other_same_class", "other_class", "no_object")) == pytest.approx(1)
     assert res["errors"]["hit"] == pytest.approx(res["model"]["overall"]["acc@0.25"])
     assert get_backend() == before  # the global backend is the caller's again
+
+
+def test_memorize_benchmark_trains_and_evaluates_on_the_same_sentences(micro, tmp_path):
+    from tsp3d.bench import memorize
+
+    data, cfg = micro
+    r = memorize.run(data, scenes=1, steps=2, curve_every=1, threads=1, text_cache=tmp_path / "text",
+                     out_dir=tmp_path, recipe={"config": str(cfg), "batch_size": 2, "sentences_per_scene": 2})
+    res = json.loads((tmp_path / "memorize.json").read_text())["results"]
+    n = res["sentences"]
+    assert n >= 2 and res["scenes"] == 1  # the first scene's sentences (at least one group of 2)
+    assert [c["step"] for c in res["curve"]] == [1, 2]
+    assert res["final"]["accuracy"]["n"] == n and res["final"]["errors"]["n"] == n
+    assert res["passes_per_sentence"] == pytest.approx(2 * 2 / n, abs=0.05)
+    assert "distinct objects per scene" in r["markdown"] and r["results"] == res

@@ -136,16 +136,23 @@ def error_breakdown(predictions: list[dict], dataset, threshold: float = 0.25) -
     target's class: the sentence was read as far as the class), ``other_class`` (matches an object of another
     class), ``no_object`` (matches no object: a localisation/box error); plus Acc per description kind (the
     dataset's ``tags.kind``, e.g. attribute / relation / superlative) when annotations carry it.
+    ``objects_per_scene`` / ``targets_per_scene``: distinct objects the predictions of one scene match (IoU >
+    threshold), against its distinct targets, averaged over scenes: a text-blind model picks one object per scene.
     """
     anns = {a.ann_id: a for a in dataset.annotations}
     counts = {"hit": 0, "other_same_class": 0, "other_class": 0, "no_object": 0}
     kinds: dict[str, list[bool]] = defaultdict(list)
+    picked: dict[str, set[int]] = defaultdict(set)
+    wanted: dict[str, set[int]] = defaultdict(set)
     for p in predictions:
         ann = anns[p["ann_id"]]
         scene = dataset.scene(p["scene_id"])
         ious = axis_aligned_iou(np.asarray(p["box"], dtype=np.float64)[None],
                                 np.asarray(scene.boxes, dtype=np.float64))
         best = int(np.argmax(ious))
+        wanted[p["scene_id"]].add(ann.target)
+        if hit(ious[best], threshold):
+            picked[p["scene_id"]].add(best)
         if hit(ious[ann.target], threshold):
             counts["hit"] += 1
         elif not hit(ious[best], threshold):
@@ -158,5 +165,7 @@ def error_breakdown(predictions: list[dict], dataset, threshold: float = 0.25) -
             kinds[str(ann.tags["kind"])].append(bool(hit(ious[ann.target], threshold)))
     n = max(len(predictions), 1)
     by_kind = {k: {"n": len(v), f"acc@{threshold:g}": float(np.mean(v))} for k, v in sorted(kinds.items())}
+    per_scene = {"objects_per_scene": float(np.mean([len(picked[k]) for k in wanted])) if wanted else 0.0,
+                 "targets_per_scene": float(np.mean([len(v) for v in wanted.values()])) if wanted else 0.0}
     return {"threshold": threshold, "n": len(predictions), **{k: v / n for k, v in counts.items()},
-            "acc_by_kind": by_kind}
+            "acc_by_kind": by_kind, **per_scene}

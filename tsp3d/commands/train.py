@@ -23,6 +23,7 @@ def command(
     lr_milestones: str = typer.Option("50,75", help="Epochs at which the LR is multiplied by 0.1 (step schedule)."),
     warmup_steps: int = typer.Option(0, help="Linear LR warm-up steps."),
     augment: bool = typer.Option(True, help="Official augmentation."),
+    detection_prompts: int = typer.Option(0, help="Detection prompts per training scene (official --joint_det: 10)."),
     points: int = typer.Option(0, help="Points per scene (0 = the config's max_points)."),
     seed: int = typer.Option(0),
     val_every: int = typer.Option(1, help="Epochs between validations (0 = never)."),
@@ -49,7 +50,8 @@ def command(
                         time_budget_min=time_budget, batch_size=batch_size,
                         sentences_per_scene=sentences_per_scene, lr=lr, weight_decay=weight_decay,
                         grad_clip=grad_clip, lr_schedule=lr_schedule, lr_milestones=milestones,
-                        warmup_steps=warmup_steps, augment=augment, points=points, seed=seed, val_every=val_every,
+                        warmup_steps=warmup_steps, augment=augment, detection_prompts=detection_prompts,
+                        points=points, seed=seed, val_every=val_every,
                         val_every_steps=val_every_steps, val_samples=val_samples, ckpt_every_steps=ckpt_every,
                         text_cache=text_cache, threads=threads, sparse_backend=sparse_backend)
     result = train(opts, resume=resume, force=force)

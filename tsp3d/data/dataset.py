@@ -66,7 +66,7 @@ class GroundingDataset:
 
     def _check(self, scene: Scene, ann: Annotation) -> None:
         m = scene.boxes.shape[0]
-        bad = [i for i in [ann.target, *ann.anchors] if i >= m]
+        bad = [i for i in [ann.target, *ann.anchors, *ann.extra_targets] if i >= m]
         if bad:
             raise InputFileError(
                 f"{self.root / fmt.annotations_file(self.split)}: annotation {ann.ann_id} refers to object "

@@ -40,3 +40,6 @@ class Annotation:
     anchors: list[int] = field(default_factory=list)  # objects the sentence relates the target to (may be empty)
     unique: bool = False  # no other object of the target's class in the scene (ScanRefer's "unique" split)
     tags: dict = field(default_factory=dict)  # free-form: relation kind, attributes used, view-dependence, ...
+    # Further objects the text names, positives like the target (training only: a detection prompt such as
+    # "chair . lamp" names every chair and lamp of the scene; see tsp3d/train/prompts.py). Not part of the file format.
+    extra_targets: list[int] = field(default_factory=list)

@@ -6,8 +6,9 @@ A batch of B samples (one scene + one referring expression each; a scene may rep
                 share one entry of ``points`` and one backbone pass
   text_feats    float32 [B, L, D]: the frozen encoder's last hidden state (padded to the longest)
   text_mask     bool [B, L]: True at padding
-  target_boxes  list of B float32 [K_i, 6] (centre, size; m): the referred object (K_i = 1), or target + anchor
-                for SR3D-style "detect intermediate" training; positives of the assigner and regression targets
+  target_boxes  list of B float32 [K_i, 6] (centre, size; m): the referred object (K_i = 1), every object a
+                detection prompt names, or target + anchor for SR3D-style "detect intermediate" training;
+                positives of the assigner and regression targets
   aux_boxes     list of B float32 [A_i, 6], A_i in {0, 1}: the auxiliary object (keep GT of both TGP levels)
   scene_boxes   list of B float32 [M_i, 6]: every object of the scene (keep GT of the 64 cm level)
 """
@@ -64,7 +65,7 @@ def make_train_batch(items, text_source, points=None, scene_of=None) -> TrainBat
     targets, aux, scene_boxes = [], [], []
     for scene, ann in items:
         boxes = _boxes(scene.boxes)
-        targets.append(boxes[ann.target:ann.target + 1])
+        targets.append(boxes[[ann.target, *ann.extra_targets]])
         aux.append(boxes[ann.anchors[0]:ann.anchors[0] + 1] if ann.anchors else boxes[:0])
         scene_boxes.append(boxes)
     return TrainBatch(list(pts), text.feats, text.pad_mask, targets, aux, scene_boxes, scene_of)

@@ -22,9 +22,11 @@ import torch.distributed as dist
 from tsp3d.errors import CheckpointError, InputFileError, OutputExistsError
 from tsp3d.train.batches import epoch_groups, epoch_order, step_batch  # noqa: F401 (re-export)
 from tsp3d.train.logs import CsvLog
+from tsp3d.train.options import TrainOptions
+from tsp3d.train.prompts import with_detection_prompts
 from tsp3d.train.scenes import PreparedScenes
 from tsp3d.train.schedule import LrSchedule
-from tsp3d.train.options import TrainOptions
+from tsp3d.utils.atomic import write_text
 
 logger = logging.getLogger("tsp3d.train")
 BACKEND_ENV = "TSP3D_SPARSE_BACKEND"  # read by tsp3d.sparse.backend too
@@ -70,6 +72,8 @@ def _prepare_out_dir(out: Path, resume: bool, force: bool, rank: int) -> None:
         raise OutputExistsError(f"run directory {out} is not empty",
                                 hint="pass --resume to continue that run, or --force to start over in it")
     out.mkdir(parents=True, exist_ok=True)
+    for tmp in out.glob(".*.tmp"):  # half-written checkpoints of a killed run (atomic writes never rename them)
+        tmp.unlink(missing_ok=True)
     if force and not resume:
         for name in ("last.pt", "best.pt", "train_log.csv", "val_log.csv"):
             (out / name).unlink(missing_ok=True)
@@ -144,6 +148,9 @@ def _train(opts: TrainOptions, resume: bool, force: bool, progress: bool) -> Tra
     texts = TextFeatureCache(encoder, opts.text_cache or None)
     points = opts.points or cfg.capacities.max_points
     scenes = PreparedScenes(train_set, points)
+    if opts.detection_prompts:
+        train_set = with_detection_prompts(train_set, scenes, opts.detection_prompts, opts.seed)
+        scenes.dataset = train_set
 
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=opts.lr, weight_decay=opts.weight_decay)
@@ -174,7 +181,7 @@ def _train(opts: TrainOptions, resume: bool, force: bool, progress: bool) -> Tra
     log = CsvLog(out / "train_log.csv", enabled=rank == 0)
     val_log = CsvLog(out / "val_log.csv", enabled=rank == 0)
     if rank == 0:
-        (out / "options.json").write_text(json.dumps(opts.to_dict(), indent=2) + "\n")
+        write_text(out / "options.json", json.dumps(opts.to_dict(), indent=2) + "\n", force=True)
     if opts.pre_encode_text:  # the frozen encoder's work is data preparation: done before the training clock
         t0 = time.perf_counter()
         for ann in train_set.annotations:

@@ -29,6 +29,9 @@ class TrainOptions:
     lr_schedule: str = "step"  # "step" (official: lr_milestones) or "cosine" (to 0 over the run; train/schedule.py)
     warmup_steps: int = 0  # linear LR warm-up iterations
     augment: bool = True  # official augmentation (tsp3d/train/augment.py)
+    # Detection prompts per training scene ("chair . lamp" -> every chair and lamp; tsp3d/train/prompts.py): the
+    # official --joint_det adds 10 per ScanNet scene; 0 = none (the default, as without --joint_det).
+    detection_prompts: int = 0
     points: int = 0  # points per scene fed to the model (0 = the config's capacities.max_points)
     seed: int = 0
     val_every: int = 1  # epochs between validations (0 = never)
@@ -47,7 +50,7 @@ class TrainOptions:
         for name in ("epochs", "batch_size", "sentences_per_scene"):
             if getattr(self, name) < 1:
                 raise InputFileError(f"{name} must be >= 1, got {getattr(self, name)}")
-        for name in ("max_steps", "points", "val_every", "val_every_steps", "val_samples", "threads", "warmup_steps"):
+        for name in ("max_steps", "detection_prompts", "points", "val_every", "val_every_steps", "val_samples", "threads", "warmup_steps"):
             if getattr(self, name) < 0:
                 raise InputFileError(f"{name} must be >= 0, got {getattr(self, name)}")
         if self.ckpt_every_steps < 1 or self.log_every_steps < 1:
