@@ -147,8 +147,41 @@ def run(data: Path = DEFAULT_DATA, run_dir: Path = DEFAULT_RUN, budget_min: floa
         "verdict": {k: "PASS" if ok else "MISS" for k, ok in checks.items()},
         "machine_before": machine_before,
     }
+    payload["markdown"] = markdown(payload)
     write_result("accuracy", payload, out_dir)
     return payload
+
+
+def markdown(d: dict) -> str:
+    """The docs/BENCHMARKS.md section of an accuracy result: model vs baselines, verdicts, training, curve, errors."""
+    r, t = d["results"], d["results"]["training"]
+    lines = ["| | overall Acc@0.25 | overall Acc@0.5 | unique Acc@0.25 | multiple Acc@0.25 | multiple Acc@0.5 |",
+             "|---|---|---|---|---|---|"]
+    rows = [("tiny, trained (this run)", r["model"])]
+    rows += [(f"baseline: {k.replace('_', '-')}", v) for k, v in r["baselines"].items()]
+    for name, m in rows:
+        lines.append(f"| {name} | {m['overall']['acc@0.25']:.4f} | {m['overall']['acc@0.5']:.4f} | "
+                     f"{m['unique']['acc@0.25']:.4f} | {m['multiple']['acc@0.25']:.4f} | {m['multiple']['acc@0.5']:.4f} |")
+    lines += ["", "| target | bound | status |", "|---|---|---|"]
+    lines += [f"| {k} | {b} | **{d['verdict'][k]}** |" for k, b in d["targets"].items()]
+    loss = t.get("loss_first_last")
+    lines += ["", f"`{d.get('command')}`. Training: {t['steps']} steps in {t['train_seconds']:.0f} s "
+              f"({t['s_per_step']:.2f} s/step, {t['threads']} thread(s), sparse backend `{t['sparse_backend']}`, "
+              f"{t['points']} points, {t['samples_seen']} sentences seen of {t['train_annotations']}, recipe "
+              f"`{json.dumps(t['recipe'])}`)" + (f"; loss {loss[0]:.2f} -> {loss[1]:.2f}." if loss else "."),
+              "", "Learning curve (validation subset):", "",
+              "| step | training s | overall Acc@0.25 | multiple Acc@0.25 |", "|---|---|---|---|"]
+    lines += [f"| {c['step']} | {c['train_s']:.0f} | {c['overall_acc@0.25']:.3f} | {c.get('multiple_acc@0.25', 0):.3f} |"
+              for c in r["learning_curve"]]
+    e = r.get("errors")
+    if e:
+        lines += ["", f"Where the boxes go (IoU > {e['threshold']:g} with): the target {e['hit']:.3f}, another object "
+                  f"of its class {e['other_same_class']:.3f}, an object of another class {e['other_class']:.3f}, no "
+                  f"object {e['no_object']:.3f}."]
+        if "objects_per_scene" in e:
+            lines[-1] += (f" Distinct objects matched per scene {e['objects_per_scene']:.2f} for "
+                          f"{e['targets_per_scene']:.2f} distinct targets (a text-blind model: 1).")
+    return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -164,8 +197,23 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--text-cache", type=Path, default=DEFAULT_TEXT_CACHE)
     p.add_argument("--out-dir", type=Path, default=None, help="where accuracy.json goes (default docs/bench)")
     p.add_argument("--force", action="store_true", help="start over in a non-empty run directory")
+    p.add_argument("--report-only", action="store_true", help="re-render the Markdown of an existing accuracy.json")
     a = p.parse_args(argv)
     from tsp3d.errors import Tsp3dError
+
+    if a.report_only:
+        from tsp3d.bench.common import RESULTS_DIR
+        from tsp3d.utils.atomic import write_json
+
+        path = (a.out_dir or RESULTS_DIR) / "accuracy.json"
+        if not path.is_file():
+            print(f"error: {path} does not exist (run the benchmark first)", file=sys.stderr)
+            return 1
+        payload = json.loads(path.read_text())
+        payload["markdown"] = markdown(payload)
+        write_json(path, payload, force=True)
+        print(payload["markdown"])
+        return 0
 
     try:
         r = run(a.data, a.run_dir, a.budget_min, a.threads, a.curve_every, a.curve_samples, a.text_cache,

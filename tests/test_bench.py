@@ -236,3 +236,30 @@ def test_quick_suite_end_to_end(tmp_path):
         assert f"<!-- bench:begin {block} -->" in md, block
     assert (tmp_path / "e2e.png").stat().st_size > 1000
     assert np.isfinite(tgt["seconds"])
+
+
+def test_parity_targets_and_rerender(tmp_path):
+    from tsp3d.bench import parity
+
+    fp32 = {"precision": "fp32", "top1_identical": 1.0, "top1_same_site": 1.0, "kept_sets_identical": 1.0,
+            "counts_identical": 1.0, "accuracy": {"acc@0.25": 0.5, "acc@0.5": 0.4},
+            "accuracy_drop": {"acc@0.25": 0.0}, "iou_vs_ref": {"mean": 1.0, "min": 1.0}, "max_scaled_rel": 2e-7}
+    fp16 = {**fp32, "precision": "fp16", "top1_identical": 0.6, "top1_same_site": 0.98,
+            "accuracy_drop": {"acc@0.25": 0.01}, "max_scaled_rel": 1e-3}
+    rows = {r["target"]: r["status"] for r in parity.check_targets({"onnxruntime-fp32": fp32,
+                                                                    "onnxruntime-fp16": fp16}, 0.2)}
+    assert rows["FP32 top-1 box identical (IoU >= 0.999)"] == "PASS"
+    assert rows["FP16 top-1 agreement (same top-1 voxel)"] == "MISS"  # 0.98 < 0.99
+    assert rows["FP16 Acc@0.25 drop (fraction)"] == "MISS"
+    assert rows["extra sentence / full query (ONNX Runtime FP32, split graphs)"] == "PASS"
+    saved = {"title": "Parity", "machine": {"date": "d", "cpu": "c"}, "checkpoint": "c.pt", "data": "d", "scenes": 2,
+             "reference_accuracy": {"acc@0.25": 0.5}, "multi_query": {"scenes": 1, "full_ms": 10.0,
+                                                                     "sentence_ms": 3.0, "ratio": 0.3},
+             "runtimes": {"onnxruntime-fp32": fp32, "onnxruntime-fp16": {**fp16, "top1_same_site": 0.995}}}
+    (tmp_path / "parity.json").write_text(json.dumps(saved))
+    assert parity.rerender(tmp_path) == 0
+    out = json.loads((tmp_path / "parity.json").read_text())
+    status = {r["target"]: r["status"] for r in out["targets"]}
+    assert status["FP16 top-1 agreement (same top-1 voxel)"] == "PASS"
+    assert status["extra sentence / full query (ONNX Runtime FP32, split graphs)"] == "MISS"  # 0.3 > 0.25
+    assert "| onnxruntime-fp16 | 0.6000 | 0.9950 |" in out["markdown"]

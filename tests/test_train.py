@@ -231,6 +231,7 @@ def test_accuracy_benchmark_writes_a_self_describing_result(micro, tmp_path):
     assert sum(res["errors"][k] for k in ("hit", "other_same_class", "other_class", "no_object")) == pytest.approx(1)
     assert res["errors"]["hit"] == pytest.approx(res["model"]["overall"]["acc@0.25"])
     assert get_backend() == before  # the global backend is the caller's again
+    assert "| target | bound | status |" in r["markdown"] and "objects matched per scene" in r["markdown"]
 
 
 def test_memorize_benchmark_trains_and_evaluates_on_the_same_sentences(micro, tmp_path):
