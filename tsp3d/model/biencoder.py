@@ -4,7 +4,10 @@ One ``BiEncoderLayer`` (post-norm), with P the position embedding of the voxels 
   1. V = LN(V + Drop(SelfAttn(q=k=V+P, v=V)))
   2. T = LN(T + Drop(SelfAttn(q=k=v=T)))
   3. T = LN_lv(T + Drop(Attn(q=T, k=v=V)));  T = LN_lv2(T + FFN_lv(T))
-  4. V = LN_vl(V + Drop(Attn(q=V+P, k=v=T)))  (with the updated T);  V = LN_vl2(V + FFN_vl(V))
+  4. V = LN_vl(V + Drop(Attn(q=V+P, k=v=T_in)));  V = LN_vl2(V + FFN_vl(V))
+     T_in is the text *as it entered step 3*, not the T that step 3 just updated: the official layer binds
+     ``qt = kt = vt = text_feats`` before the update (GWxuan/TSP3D ``trans_modules.CrossAttentionLayer``).
+     The layer still returns the updated T.
 FFN = Linear -> ReLU -> Dropout -> Linear -> Dropout. Module names match the official checkpoint keys.
 Layers are deep copies of one freshly initialised layer, as in the official code (identical initial weights).
 """
@@ -56,7 +59,8 @@ class CrossAttentionLayer(nn.Module):
     def forward(self, vis, vis_mask: Mask, text, text_mask: Mask, pos):
         t = self.norm_lv(text + self.dropout_lv(self.cross_lv(text, vis, vis, vis_mask)))
         t = self.norm_lv2(t + self.ffn_lv(t))
-        v = self.norm_vl(vis + self.dropout_vl(self.cross_vl(vis + pos, t, t, text_mask)))
+        # Vision reads the text as it entered this step (official), not the freshly updated t.
+        v = self.norm_vl(vis + self.dropout_vl(self.cross_vl(vis + pos, text, text, text_mask)))
         v = self.norm_vl2(v + self.ffn_vl(v))
         return v, t
 
