@@ -139,22 +139,79 @@ def test_sparse_conv(k, dtype, cin, cout):
             assert_close(out, ops.sparse_conv(feats, nbr, w, b_, act), tol)
 
 
-def test_sparse_conv_int8(k):
-    c = random_coords(500, seed=21)
+def int8_reference_acc(fq: torch.Tensor, nbr: torch.Tensor, wq: torch.Tensor) -> torch.Tensor:
+    """The exact integer sums of SparseConvInt8 (int64): sum_k sum_ci feats[nbr[o, k], ci] * weight[k, ci, c]."""
+    acc = torch.zeros((nbr.shape[0], wq.shape[2]), dtype=torch.int64)
+    for kk in range(nbr.shape[1]):
+        rows = (nbr[:, kk] >= 0).nonzero().squeeze(1)
+        acc[rows] += fq[nbr[rows, kk].long()].long() @ wq[kk].long()
+    return acc
+
+
+def _int8_case(seed: int, cin: int, cout: int):
+    c = random_coords(500, seed=seed)
     nbr = ops.kernel_map(c, c, 3, 1, False)
-    g = torch.Generator().manual_seed(0)
-    fq = torch.randint(-127, 128, (c.shape[0], 32), generator=g, dtype=torch.int8)
-    wq = torch.randint(-127, 128, (27, 32, 24), generator=g, dtype=torch.int8)
+    g = torch.Generator().manual_seed(seed)
+    fq = torch.randint(-128, 128, (c.shape[0], cin), generator=g, dtype=torch.int8)  # QuantizeLinear's range
+    wq = torch.randint(-127, 128, (27, cin, cout), generator=g, dtype=torch.int8)
+    return nbr, fq, wq, g
+
+
+@pytest.fixture
+def int8_path(k):
+    """Restore the automatic int8 path after a test that forces one."""
+    yield k
+    k.set_int8_path("auto")
+
+
+@pytest.mark.parametrize("path", ["portable", "avx2", "avx512vnni"])
+def test_sparse_conv_int8(int8_path, path):
+    k = int8_path
+    if path not in k.int8_paths():
+        pytest.skip(f"this CPU has no {path} path (the portable path runs everywhere)")
+    k.set_int8_path(path)
+    assert k.int8_path() == path
+    nbr, fq, wq, g = _int8_case(21, 32, 24)
     ws = torch.rand(24, generator=g) * 0.01 + 1e-3
     bias = torch.randn(24, generator=g)
     fs = 0.021
     out = k.sparse_conv_int8(fq, fs, nbr, wq, ws, bias, 1)
-    acc = torch.zeros((c.shape[0], 24), dtype=torch.int64)  # exact integer reference
-    for kk in range(27):
-        rows = (nbr[:, kk] >= 0).nonzero().squeeze(1)
-        acc[rows] += fq[nbr[rows, kk].long()].long() @ wq[kk].long()
+    acc = int8_reference_acc(fq, nbr, wq)
     ref = (bias + (torch.tensor(fs) * ws) * acc.float()).clamp(min=0)
     assert_close(out, ref, spec.get("SparseConvInt8").tolerance("out", spec.FLOAT))
+
+
+@pytest.mark.parametrize("cin,cout", [(3, 5), (64, 64), (128, 80)])
+def test_int8_accumulators_bit_identical_on_every_path(int8_path, cin, cout):
+    k = int8_path
+    nbr, fq, wq, _ = _int8_case(cin + cout, cin, cout)
+    ref = int8_reference_acc(fq, nbr, wq)
+    outs = {}
+    for path in k.int8_paths():
+        k.set_int8_path(path)
+        outs[path] = k.sparse_conv_int8_acc(fq, nbr, wq)
+        assert torch.equal(outs[path].long(), ref), path
+    assert "portable" in outs and len({o.numpy().tobytes() for o in outs.values()}) == 1
+
+
+def test_int8_path_from_the_environment():
+    import os
+    import subprocess
+    import sys
+
+    code = ("from tsp3d.runtime import cpu_kernels as k; import torch\n"
+            "print(k.load().int8_path())\n"
+            "k.sparse_conv_int8(torch.zeros(2, 4, dtype=torch.int8), 1.0, torch.zeros(2, 1, dtype=torch.int32),"
+            " torch.zeros(1, 4, 3, dtype=torch.int8), torch.ones(3))\n")
+
+    def run(value: str):
+        env = {**os.environ, "TSP3D_INT8_PATH": value}
+        return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+
+    ok = run("portable")
+    assert ok.returncode == 0 and ok.stdout.strip() == "portable", ok.stderr
+    bad = run("sse9")
+    assert bad.returncode != 0 and "TSP3D_INT8_PATH='sse9' is not one of auto, portable, avx2, avx512vnni" in bad.stderr
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float16])

@@ -24,9 +24,13 @@ ONNX_TYPE = {torch.float32: TensorProto.FLOAT, torch.float16: TensorProto.FLOAT1
 SPEC_TYPE = {torch.float32: spec.FLOAT, torch.float16: spec.FLOAT16}
 
 
-def run_op(op: str, inputs: dict, n_out: int = 1, threads: int | None = None, node_name: str = "node0", **attrs):
+def run_op(op: str, inputs: dict, n_out: int = 1, threads: int | None = None, node_name: str = "node0",
+           constants: tuple = (), **attrs):
     """Run one tsp3d node on torch inputs; return torch outputs. An input given as None is absent: left out of the
-    node when trailing (as the exporter does, docs/opset.md), else given the empty name."""
+    node when trailing (as the exporter does, docs/opset.md), else given the empty name. Inputs named in
+    ``constants`` are initializers (as exported weights are) instead of graph inputs."""
+    from onnx import numpy_helper
+
     from tsp3d.runtime.ort_session import make_session
 
     names = [n if t is not None else "" for n, t in inputs.items()]
@@ -37,12 +41,13 @@ def run_op(op: str, inputs: dict, n_out: int = 1, threads: int | None = None, no
     graph = helper.make_graph(
         [node], op,
         [helper.make_tensor_value_info(n, ONNX_TYPE[t.dtype], list(t.shape)) for n, t in inputs.items()
-         if t is not None],
-        [onnx.ValueInfoProto(name=o) for o in outs])  # types and shapes come from the op
+         if t is not None and n not in constants],
+        [onnx.ValueInfoProto(name=o) for o in outs],  # types and shapes come from the op
+        [numpy_helper.from_array(inputs[n].numpy(), n) for n in constants])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17),
                                                     helper.make_opsetid(spec.DOMAIN, spec.VERSION)])
     sess = make_session(model, threads=threads)
-    feed = {n: t.numpy() for n, t in inputs.items() if t is not None}
+    feed = {n: t.numpy() for n, t in inputs.items() if t is not None and n not in constants}
     return [torch.from_numpy(np.asarray(v)) for v in sess.run(None, feed)]
 
 
@@ -118,6 +123,20 @@ def test_sparse_conv_int8():
         rows = (nbr[:, kk] >= 0).nonzero().squeeze(1)
         acc[rows] += fq[nbr[rows, kk].long()].long() @ wq[kk].long()
     assert_close(out, (fs * ws) * acc.float(), spec.get("SparseConvInt8").tolerance("out", spec.FLOAT))
+
+
+def test_sparse_conv_int8_constant_weight_packed_once_same_bits():
+    """A constant weight is packed at session creation; the result must be the bits of the per-call packing."""
+    c = random_coords(400, seed=8)
+    nbr = ops.kernel_map(c, c, 3, 1, False)
+    g = torch.Generator().manual_seed(2)
+    inputs = {"feats": torch.randint(-128, 128, (c.shape[0], 19), generator=g, dtype=torch.int8),
+              "feats_scale": torch.tensor(0.03), "nbr": nbr,
+              "weight": torch.randint(-127, 128, (27, 19, 40), generator=g, dtype=torch.int8),
+              "weight_scale": torch.rand(40, generator=g) * 0.02 + 1e-3, "bias": torch.randn(40, generator=g)}
+    (per_call,) = run_op("SparseConvInt8", inputs, activation=1)
+    (packed,) = run_op("SparseConvInt8", inputs, activation=1, constants=("weight", "weight_scale", "bias"))
+    assert torch.equal(per_call, packed)
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float16])

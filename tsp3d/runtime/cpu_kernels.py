@@ -20,6 +20,7 @@ from tsp3d.errors import CapacityError, SparseInputError
 
 # tsp3d::Status (plugins/kernels/include/tsp3d/common.h)
 OK, CAPACITY_EXCEEDED, OUT_OF_MEMORY = 0, 1, 9
+INT8_PATHS = ("portable", "avx2", "avx512vnni")  # tsp3d::cpu::Int8Path, slowest first
 
 _i32, _i64, _f32, _p = ctypes.c_int32, ctypes.c_int64, ctypes.c_float, ctypes.c_void_p
 _SIGNATURES = {
@@ -30,6 +31,9 @@ _SIGNATURES = {
     "tsp3d_cpu_sparse_conv_f32": [_p, _i64, _i64, _p, _i64, _i64, _p, _i64, _p, _i32, _p],
     "tsp3d_cpu_sparse_conv_f16": [_p, _i64, _i64, _p, _i64, _i64, _p, _i64, _p, _i32, _p],
     "tsp3d_cpu_sparse_conv_i8": [_p, _f32, _i64, _i64, _p, _i64, _i64, _p, _p, _i64, _p, _i32, _p],
+    "tsp3d_cpu_sparse_conv_i8_acc": [_p, _i64, _i64, _p, _i64, _i64, _p, _i64, _p],
+    "tsp3d_cpu_set_int8_path": [ctypes.c_char_p],
+    "tsp3d_cpu_int8_path_available": [ctypes.c_char_p],
     "tsp3d_cpu_sparse_max_pool_f32": [_p, _i64, _i64, _p, _i64, _i64, _p],
     "tsp3d_cpu_lookup": [_p, _i64, _p, _i64, _p],
     "tsp3d_cpu_prune_f32": [_p, _i64, _f32, _i32, _i64, _i64, _p, _p],
@@ -68,6 +72,9 @@ class CpuKernels:
             fn.restype = ctypes.c_int32
         self.lib.tsp3d_status_string.argtypes = [ctypes.c_int32]
         self.lib.tsp3d_status_string.restype = ctypes.c_char_p
+        for name in ("tsp3d_cpu_int8_path", "tsp3d_cpu_int8_path_problem"):
+            getattr(self.lib, name).argtypes = []
+            getattr(self.lib, name).restype = ctypes.c_char_p
 
     # ------------------------------------------------------------------ plumbing
 
@@ -75,6 +82,9 @@ class CpuKernels:
         if status == OK:
             return
         what = self.lib.tsp3d_status_string(status).decode()
+        problem = self.lib.tsp3d_cpu_int8_path_problem()
+        if problem and op.startswith("sparse_conv_int8"):
+            what = problem.decode()  # an invalid TSP3D_INT8_PATH: say which and why
         if status == CAPACITY_EXCEEDED:
             raise CapacityError(f"{op} produced {count} rows, over its capacity of {capacity}",
                                 hint="raise the capacity (model config 'capacities' / export --capacity)")
@@ -178,6 +188,35 @@ class CpuKernels:
         self._check(st, "sparse_conv_int8")
         return out
 
+    def sparse_conv_int8_acc(self, feats, nbr, weight) -> torch.Tensor:
+        """The exact int32 accumulators of ``sparse_conv_int8`` (before scales, bias and activation)."""
+        f = _tensor(feats, "feats", (torch.int8,), 2)
+        nb = _tensor(nbr, "nbr", (torch.int32,), 2)
+        w = _tensor(weight, "weight", (torch.int8,), 3)
+        self._conv_shapes(f, nb, w, None)
+        acc = torch.empty((nb.shape[0], w.shape[2]), dtype=torch.int32)
+        st = self.lib.tsp3d_cpu_sparse_conv_i8_acc(_ptr(f), f.shape[0], f.shape[1], _ptr(nb), nb.shape[0],
+                                                   nb.shape[1], _ptr(w), w.shape[2], _ptr(acc))
+        self._check(st, "sparse_conv_int8_acc")
+        return acc
+
+    # ------------------------------------------------------------------ int8 code paths
+
+    def int8_paths(self) -> list[str]:
+        """The int8 code paths this CPU (and build) has, ``portable`` always."""
+        return [p for p in INT8_PATHS if self.lib.tsp3d_cpu_int8_path_available(p.encode())]
+
+    def int8_path(self) -> str:
+        """The path the int8 convs take now."""
+        return self.lib.tsp3d_cpu_int8_path().decode()
+
+    def set_int8_path(self, name: str) -> None:
+        """Force an int8 path for this process (``auto``: by CPU features)."""
+        if name != "auto" and name not in self.int8_paths():
+            raise SparseInputError(f"int8 path {name!r} is not available here", hint=f"one of auto, "
+                                   f"{', '.join(self.int8_paths())}")
+        self._check(self.lib.tsp3d_cpu_set_int8_path(name.encode()), "set_int8_path")
+
     def sparse_max_pool(self, feats, nbr) -> torch.Tensor:
         """float32 kernel; float16 goes through float32 (exact: the max is one of the inputs)."""
         f = _tensor(feats, "feats", (torch.float32, torch.float16), 2)
@@ -251,6 +290,18 @@ def sparse_conv(feats, nbr, weight, bias=None, activation=0, out=None):
 
 def sparse_conv_int8(feats, feats_scale, nbr, weight, weight_scale, bias=None, activation=0):
     return load().sparse_conv_int8(feats, feats_scale, nbr, weight, weight_scale, bias, activation)
+
+
+def sparse_conv_int8_acc(feats, nbr, weight):
+    return load().sparse_conv_int8_acc(feats, nbr, weight)
+
+
+def int8_paths() -> list[str]:
+    return load().int8_paths()
+
+
+def set_int8_path(name: str) -> None:
+    load().set_int8_path(name)
 
 
 def sparse_max_pool(feats, nbr):

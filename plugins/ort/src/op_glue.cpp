@@ -21,9 +21,37 @@ OrtStatusPtr make_status(OrtErrorCode code, const std::string& message) {
   return Ort::GetApi().CreateStatus(code, message.c_str());
 }
 
+namespace {
+
+// The kernels' parallel loops on ONNX Runtime's intra-op pool of the running kernel (KernelContext_ParallelFor,
+// C API 17+): two sessions in one process each use their own pool, and a session of one thread runs every chunk
+// on the calling thread. Should the call fail (an ORT built without the kernel-context API), the chunks run
+// serially here.
+struct OrtChunk {
+  void (*fn)(void*, int64_t);
+  void* data;
+};
+
+void ort_chunk(void* p, size_t i) {
+  const auto* c = static_cast<const OrtChunk*>(p);
+  c->fn(c->data, static_cast<int64_t>(i));
+}
+
+void ort_parallel_for(void* context, void (*fn)(void*, int64_t), int64_t n, void* data) {
+  OrtChunk chunk{fn, data};
+  OrtStatus* st = Ort::GetApi().KernelContext_ParallelFor(static_cast<const OrtKernelContext*>(context), ort_chunk,
+                                                          static_cast<size_t>(n), 0, &chunk);
+  if (st == nullptr) return;
+  Ort::GetApi().ReleaseStatus(st);
+  for (int64_t i = 0; i < n; ++i) fn(data, i);
+}
+
+}  // namespace
+
 OrtStatusPtr KernelBase::ComputeV2(OrtKernelContext* ctx) {
   return guard(op_, node_, [&] {
-    cpu::ThreadOverride threads(threads_);
+    cpu::ThreadOverride threads(threads_);  // sizes the work split only
+    cpu::ExternalPoolScope pool(cpu::ExternalPool{ort_parallel_for, ctx});
     compute(ctx);
   });
 }

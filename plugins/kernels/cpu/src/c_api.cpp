@@ -109,6 +109,31 @@ int32_t tsp3d_cpu_sparse_conv_i8(const int8_t* feats, float feats_scale, int64_t
   });
 }
 
+int32_t tsp3d_cpu_sparse_conv_i8_acc(const int8_t* feats, int64_t n_in, int64_t cin, const int32_t* nbr,
+                                     int64_t n_out, int64_t k, const int8_t* weight, int64_t cout, int32_t* acc_out) {
+  return guarded(
+      [&] { return cpu::sparse_conv_i8_acc(feats, n_in, cin, nbr, n_out, k, weight, cout, acc_out, nullptr); });
+}
+
+int32_t tsp3d_cpu_set_int8_path(const char* name) {
+  cpu::Int8Path path;
+  if (!cpu::parse_int8_path(name, &path)) return code(Status::kInvalidArgument);
+  return code(cpu::set_int8_path(path));
+}
+
+int32_t tsp3d_cpu_int8_path_available(const char* name) {
+  cpu::Int8Path path;
+  return cpu::parse_int8_path(name, &path) && cpu::int8_path_available(path) ? 1 : 0;
+}
+
+const char* tsp3d_cpu_int8_path(void) { return cpu::int8_path_name(cpu::int8_path()); }
+
+const char* tsp3d_cpu_int8_path_problem(void) {
+  const char* problem = nullptr;
+  cpu::int8_path(&problem);
+  return problem;
+}
+
 int32_t tsp3d_cpu_sparse_max_pool_f32(const float* feats, int64_t n_in, int64_t c, const int32_t* nbr, int64_t n_out,
                                       int64_t k, float* out) {
   return guarded([&] { return cpu::sparse_max_pool_f32(feats, n_in, c, nbr, n_out, k, out, nullptr); });

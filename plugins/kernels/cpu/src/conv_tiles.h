@@ -2,7 +2,7 @@
 //
 // The outputs are cut into tiles of rows; one task owns a tile and its accumulator (no scatter races, no atomics).
 // For each kernel offset k the task gathers the tile's present input rows (pointers into feats, no copy) and runs
-// the micro-kernel over groups of up to kMR of them against W[k], column block by column block. Every output
+// the micro-kernel over groups of up to `mr` of them against W[k], column block by column block. Every output
 // element sums over k = 0..K-1 and ci = 0..cin-1 in that order, so the result is independent of the tile size
 // and the thread count.
 #pragma once
@@ -38,13 +38,31 @@ T* scratch(size_t n, int slot) {
   return b.data();
 }
 
-// A: feats element, Acc: accumulator element, W: packed weight element ([K][cin][ldw], ldw a multiple of kVec).
-// finish(o0, rows, acc) writes the outputs of the tile [o0, o0 + rows) from acc [rows][ldw].
+// The GEMM side of one conv: the gathered operand, the packed weights and the micro-kernel's blocking.
+//   feats: n_in rows of row_stride elements; the micro-kernel reads `depth` steps of each (its own unit: one
+//          channel for the float and portable int8 kernels, four for the int8 dot-product kernels);
+//   w:     W[k] at w + k * w_k_stride, rows of ldw elements (ldw a multiple of lanes);
+//   mr / lanes / max_nv: rows per micro-kernel call, accumulator elements per vector, vectors per column block.
+template <typename A, typename W>
+struct ConvGemm {
+  const A* feats;
+  int64_t n_in, row_stride, depth;
+  const W* w;
+  int64_t w_k_stride, ldw;
+  int mr, lanes, max_nv;
+};
+constexpr int kMaxMR = 8;  // the most rows any micro-kernel takes
+
+// Acc: accumulator element. pick(mr, nv) -> micro-kernel. finish(o0, rows, acc) writes the outputs of the tile
+// [o0, o0 + rows) from acc [rows][ldw].
 template <typename A, typename Acc, typename W, typename Pick, typename Finish>
-Status run_conv_tiles(const A* feats, int64_t n_in, int64_t cin, const int32_t* nbr, int64_t n_out, int64_t K,
-                      const W* w, int64_t ldw, Pick pick, Finish finish, Diag* diag) {
+Status run_conv_tiles(const ConvGemm<A, W>& gm, const int32_t* nbr, int64_t n_out, int64_t K, Pick pick,
+                      Finish finish, Diag* diag) {
+  const A* feats = gm.feats;
+  const int64_t n_in = gm.n_in, ldw = gm.ldw, stride = gm.row_stride;
   const int64_t tile = conv_tile_rows(n_out);
-  const int64_t row_bytes = cin * static_cast<int64_t>(sizeof(A));
+  const int64_t row_bytes = stride * static_cast<int64_t>(sizeof(A));
+  const int64_t block = static_cast<int64_t>(gm.max_nv) * gm.lanes;
   const bool prefetch = K <= 8;
   const int64_t n_tiles = (n_out + tile - 1) / tile;
   std::atomic<int64_t> bad{INT64_MAX};  // first (o * K + k) with nbr >= n_in
@@ -79,27 +97,27 @@ Status run_conv_tiles(const A* feats, int64_t n_in, int64_t cin, const int32_t* 
             }
             present = false;
           }
-          a[cnt] = feats + static_cast<int64_t>(present ? i : 0) * cin;
+          a[cnt] = feats + static_cast<int64_t>(present ? i : 0) * stride;
           crow[cnt] = acc + r * ldw;
           cnt += present;
         }
         if (cnt == 0) continue;
-        const W* wk = w + k * cin * ldw;
-        for (int64_t col = 0; col < ldw; col += gemm::kMaxNV * gemm::kVec) {
-          const int nv = static_cast<int>(std::min<int64_t>(gemm::kMaxNV, (ldw - col) / gemm::kVec));
-          for (int64_t g = 0; g < cnt; g += gemm::kMR) {
-            const int mr = static_cast<int>(std::min<int64_t>(gemm::kMR, cnt - g));
+        const W* wk = gm.w + k * gm.w_k_stride;
+        for (int64_t col = 0; col < ldw; col += block) {
+          const int nv = static_cast<int>(std::min<int64_t>(gm.max_nv, (ldw - col) / gm.lanes));
+          for (int64_t g = 0; g < cnt; g += gm.mr) {
+            const int mr = static_cast<int>(std::min<int64_t>(gm.mr, cnt - g));
             // Rows gathered from all over feats defeat the hardware prefetcher. Where each input row is read by
             // few outputs (K <= 8: strided k2/k1 convs), the rows arrive cold: fetch the next group's now
             // (k2 s2 64->64, 27k pairs: 3.2 -> 2.85 ms; for k3 maps the rows are hot and it did not pay).
             if (prefetch && col == 0) {
-              for (int64_t j = g + gemm::kMR; j < std::min(cnt, g + 2 * gemm::kMR); ++j)
+              for (int64_t j = g + gm.mr; j < std::min(cnt, g + 2 * static_cast<int64_t>(gm.mr)); ++j)
                 for (int64_t byte = 0; byte < row_bytes; byte += 64)
                   __builtin_prefetch(reinterpret_cast<const char*>(a[j]) + byte);
             }
-            Acc* c[gemm::kMR];
+            Acc* c[kMaxMR];
             for (int j = 0; j < mr; ++j) c[j] = crow[g + j] + col;
-            pick(mr, nv)(a + g, c, wk + col, ldw, cin);
+            pick(mr, nv)(a + g, c, wk + col, ldw, gm.depth);
           }
         }
       }

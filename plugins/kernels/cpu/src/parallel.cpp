@@ -35,6 +35,22 @@ int32_t env_threads() {
 std::atomic<int32_t> g_setting{-1};  // -1: not read yet; 0: default; > 0: explicit
 thread_local int32_t t_override = 0;
 thread_local bool t_inside_job = false;
+thread_local const ExternalPool* t_external = nullptr;
+
+// One parallel_for on an external pool: chunk i of `grain` items; chunks run nested calls serially.
+struct ExternalJob {
+  const std::function<void(int64_t, int64_t)>* fn;
+  int64_t n, grain;
+
+  static void run_chunk(void* data, int64_t i) {
+    const auto* job = static_cast<const ExternalJob*>(data);
+    const bool outer = t_inside_job;
+    t_inside_job = true;
+    const int64_t b = i * job->grain;
+    (*job->fn)(b, std::min(job->n, b + job->grain));
+    t_inside_job = outer;
+  }
+};
 
 class Pool;
 Pool* g_pool = nullptr;  // never destroyed: workers may outlive static destruction order
@@ -152,6 +168,12 @@ ThreadOverride::ThreadOverride(int32_t threads) : previous_(t_override) {
 
 ThreadOverride::~ThreadOverride() { t_override = previous_; }
 
+ExternalPoolScope::ExternalPoolScope(const ExternalPool& pool) : previous_(t_external), pool_(pool) {
+  t_external = &pool_;
+}
+
+ExternalPoolScope::~ExternalPoolScope() { t_external = previous_; }
+
 void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn, int32_t threads) {
   if (n <= 0) return;
   grain = std::max<int64_t>(grain, 1);
@@ -159,6 +181,11 @@ void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, in
   if (threads <= 0) threads = num_threads();
   if (threads <= 1 || n_chunks <= 1 || t_inside_job) {
     fn(0, n);
+    return;
+  }
+  if (t_external != nullptr) {
+    ExternalJob job{&fn, n, grain};
+    t_external->run(t_external->context, &ExternalJob::run_chunk, n_chunks, &job);
     return;
   }
   const std::function<void(int64_t)> chunk = [&](int64_t i) {

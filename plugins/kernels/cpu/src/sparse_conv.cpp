@@ -39,8 +39,8 @@ Status conv_float(const float* feats, int64_t n_in, int64_t cin, const int32_t* 
       }
     }
   };
-  return run_conv_tiles<float, float, float>(feats, n_in, cin, nbr, n_out, k, w, ldw, gemm::pick_f32, finish,
-                                             diag);
+  const ConvGemm<float, float> gm{feats, n_in, cin, cin, w, cin * ldw, ldw, gemm::kMR, gemm::kVec, gemm::kMaxNV};
+  return run_conv_tiles<float, float>(gm, nbr, n_out, k, gemm::pick_f32, finish, diag);
 }
 
 }  // namespace

@@ -1,7 +1,8 @@
-// Prune (threshold, NaN, min_keep fallback with ties) and the thread pool.
+// Prune (threshold, NaN, min_keep fallback with ties) and the thread pools (own and external).
 #include <atomic>
 #include <cmath>
 #include <limits>
+#include <thread>
 #include <vector>
 
 #include "test_runner.h"
@@ -73,4 +74,47 @@ TSP3D_TEST(threads, setting_and_override) {
   }
   CHECK_EQ(cpu::num_threads(), 3);
   CHECK_EQ(cpu::set_num_threads(prev), 3);
+}
+
+namespace {
+
+// An external pool that runs the chunks on two std::threads of its own and counts the calls it served.
+struct TwoThreadPool {
+  std::atomic<int64_t> calls{0};
+  static void run(void* self, void (*fn)(void*, int64_t), int64_t n, void* data) {
+    auto* pool = static_cast<TwoThreadPool*>(self);
+    pool->calls.fetch_add(1);
+    std::atomic<int64_t> next{0};
+    auto work = [&] {
+      for (int64_t i; (i = next.fetch_add(1)) < n;) fn(data, i);
+    };
+    std::thread other(work);
+    work();
+    other.join();
+  }
+};
+
+}  // namespace
+
+TSP3D_TEST(threads, external_pool_runs_every_chunk_once) {
+  TwoThreadPool pool;
+  std::atomic<int64_t> nested{0};
+  {
+    cpu::ExternalPoolScope scope(cpu::ExternalPool{&TwoThreadPool::run, &pool});
+    for (int64_t n : {1, 7, 1000, 100003}) {
+      std::vector<std::atomic<int>> hits(static_cast<size_t>(n));
+      cpu::parallel_for(n, 97, [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i) hits[i].fetch_add(1);
+        // a nested loop runs serially inside the chunk, never on the pool again
+        cpu::parallel_for(10, 1, [&](int64_t bb, int64_t ee) { nested.fetch_add(ee - bb); }, 4);
+      }, 4);
+      for (int64_t i = 0; i < n; ++i) CHECK_EQ(hits[i].load(), 1);
+    }
+  }
+  // n = 1000 and 100003 have several chunks (one pool call each); n = 1 and 7 are one chunk run inline, which is
+  // not inside a pool job, so its inner loop of 10 chunks goes to the pool (one call each).
+  CHECK_EQ(pool.calls.load(), 4);
+  CHECK_EQ(nested.load(), 10 * (1 + 1 + 11 + 1031));
+  cpu::parallel_for(1000, 10, [&](int64_t, int64_t) {}, 4);  // scope gone: the own pool again
+  CHECK_EQ(pool.calls.load(), 4);
 }

@@ -51,6 +51,18 @@ TSP3D_API int32_t tsp3d_cpu_sparse_conv_i8(const int8_t* feats, float feats_scal
                                            const float* weight_scale, int64_t cout, const float* bias,
                                            int32_t activation, float* out);
 
+// The exact int32 accumulators of SparseConvInt8 alone: acc_out [n_out, cout] = sum_k sum_ci feats * weight.
+TSP3D_API int32_t tsp3d_cpu_sparse_conv_i8_acc(const int8_t* feats, int64_t n_in, int64_t cin, const int32_t* nbr,
+                                               int64_t n_out, int64_t k, const int8_t* weight, int64_t cout,
+                                               int32_t* acc_out);
+// The int8 code path: "auto" (by CPU features), "portable", "avx2", "avx512vnni". Setting an unknown path or one
+// this CPU lacks returns kInvalidArgument. tsp3d_cpu_int8_path names the path taken now; when the environment
+// variable TSP3D_INT8_PATH is invalid, tsp3d_cpu_int8_path_problem says why (else NULL) and the int8 convs fail.
+TSP3D_API int32_t tsp3d_cpu_set_int8_path(const char* name);
+TSP3D_API int32_t tsp3d_cpu_int8_path_available(const char* name);
+TSP3D_API const char* tsp3d_cpu_int8_path(void);
+TSP3D_API const char* tsp3d_cpu_int8_path_problem(void);
+
 // SparseMaxPool: feats [n_in, c], nbr [n_out, k] -> out [n_out, c].
 TSP3D_API int32_t tsp3d_cpu_sparse_max_pool_f32(const float* feats, int64_t n_in, int64_t c, const int32_t* nbr,
                                                 int64_t n_out, int64_t k, float* out);

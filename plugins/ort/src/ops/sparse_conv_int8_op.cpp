@@ -1,7 +1,9 @@
-// tsp3d::SparseConvInt8 (docs/opset.md): int8 feats and weights with their scales, float32 output.
+// tsp3d::SparseConvInt8 (docs/opset.md): int8 feats and weights with their scales, float32 output. A constant
+// weight (an initializer: every exported graph) is packed for the int8 code path once, at session creation.
 #include "../op_glue.h"
 #include "../ops.h"
 #include "conv_shapes.h"
+#include "tsp3d/int8_math.h"
 #include "tsp3d/point_math.h"
 
 namespace tsp3d {
@@ -13,6 +15,20 @@ class SparseConvInt8Kernel : public KernelBase {
   explicit SparseConvInt8Kernel(const KernelSetup& s) : KernelBase(s) {
     const int64_t zero = 0;
     activation_ = static_cast<int32_t>(attr_int(s, "activation", &zero, kActNone, kActRelu));
+    int is_constant = 0;
+    const OrtValue* w = nullptr;
+    OrtStatus* st = Ort::GetApi().KernelInfoGetConstantInput_tensor(s.info, 3, &is_constant, &w);
+    if (st != nullptr) {
+      Ort::GetApi().ReleaseStatus(st);  // not known at creation: pack per call
+    } else if (is_constant && w != nullptr) {
+      Ort::ConstValue value(w);
+      const auto shape = value.GetTensorTypeAndShapeInfo().GetShape();
+      if (shape.size() == 3 && value.GetTensorTypeAndShapeInfo().GetElementType() == kI8) {
+        // A failure here (e.g. an invalid TSP3D_INT8_PATH) leaves the weights unpacked: compute reports it.
+        packed_ok_ = cpu::pack_int8_weights(value.GetTensorData<int8_t>(), shape[0], shape[1], shape[2],
+                                            &packed_) == Status::kOk;
+      }
+    }
   }
 
  protected:
@@ -36,16 +52,34 @@ class SparseConvInt8Kernel : public KernelBase {
     StatusContext c;
     c.inputs = {"feats", "feats_scale", "nbr", "weight", "weight_scale", "bias"};
     c.feats_rows = s.n_in;
+    const char* problem = nullptr;
+    cpu::int8_path(&problem);
+    if (problem != nullptr) {
+      fail(ORT_INVALID_ARGUMENT, std::string(problem) + " (unset it or name a path this CPU has)");
+    }
+    if (!int8_reduction_fits(s.k, s.cin)) {
+      fail(ORT_INVALID_ARGUMENT, "K * Cin = " + std::to_string(s.k * s.cin) + " is over " +
+                                     std::to_string(kInt8MaxReduction) + ": the int32 accumulation could overflow");
+    }
     auto* out = static_cast<float*>(output(ctx, 0, {s.n_out, s.cout}));
     cpu::Diag d;
-    check(cpu::sparse_conv_i8(feats.as<int8_t>(), *feats_scale.as<float>(), s.n_in, s.cin, nbr.as<int32_t>(), s.n_out,
-                              s.k, weight.as<int8_t>(), weight_scale.as<float>(), s.cout, bias.as<float>(),
-                              activation_, out, &d),
-          d, c);
+    Status st;
+    if (packed_ok_) {
+      st = cpu::sparse_conv_i8_packed(feats.as<int8_t>(), *feats_scale.as<float>(), s.n_in, s.cin, nbr.as<int32_t>(),
+                                      s.n_out, s.k, packed_, weight_scale.as<float>(), s.cout, bias.as<float>(),
+                                      activation_, out, &d);
+    } else {
+      st = cpu::sparse_conv_i8(feats.as<int8_t>(), *feats_scale.as<float>(), s.n_in, s.cin, nbr.as<int32_t>(),
+                               s.n_out, s.k, weight.as<int8_t>(), weight_scale.as<float>(), s.cout, bias.as<float>(),
+                               activation_, out, &d);
+    }
+    check(st, d, c);
   }
 
  private:
   int32_t activation_;
+  cpu::Int8Weights packed_;
+  bool packed_ok_ = false;
 };
 
 }  // namespace

@@ -41,6 +41,23 @@ Status coords_up(const int32_t* coords, int64_t n, int32_t stride, std::vector<i
 Status kernel_map(const int32_t* in_coords, int64_t n_in, const int32_t* out_coords, int64_t n_out,
                   int32_t kernel_size, int32_t offset_stride, bool transposed, int32_t* nbr, Diag* diag);
 
+// --- the code paths of the int8 convs (same int32 results on every path; only the speed differs)
+enum class Int8Path : int32_t {
+  kAuto = 0,        // the best path this CPU has
+  kPortable = 1,    // GCC/Clang vector extensions, int32 multiplies (scalar code where there is no vector unit)
+  kAvx2 = 2,        // vpmaddubsw + vpmaddwd, exact by moving the feature's sign onto the weight
+  kAvx512Vnni = 3,  // vpdpbusd on offset weights (w + 128) with a per-row compensation term
+};
+const char* int8_path_name(Int8Path path);     // "auto", "portable", "avx2", "avx512vnni"
+bool parse_int8_path(const char* name, Int8Path* path);
+bool int8_path_available(Int8Path path);       // compiled in and supported by this CPU (kAuto: always)
+// Force a path for the whole process (kAuto: choose by CPU features). kInvalidArgument if unavailable.
+Status set_int8_path(Int8Path path);
+// The path int8 convs take now: set_int8_path's, else the environment variable TSP3D_INT8_PATH's (read once),
+// else the best available. Never kAuto. When TSP3D_INT8_PATH names an unknown or unavailable path, returns
+// kPortable and sets *problem (if given) to a message; the convs then fail with kInvalidArgument.
+Int8Path int8_path(const char** problem = nullptr);
+
 // --- rulebook application. bias may be null. out: [n_out, cout].
 Status sparse_conv_f32(const float* feats, int64_t n_in, int64_t cin, const int32_t* nbr, int64_t n_out, int64_t k,
                        const float* weight, int64_t cout, const float* bias, int32_t activation, float* out,
@@ -49,9 +66,28 @@ Status sparse_conv_f32(const float* feats, int64_t n_in, int64_t cin, const int3
 Status sparse_conv_f16(const uint16_t* feats, int64_t n_in, int64_t cin, const int32_t* nbr, int64_t n_out,
                        int64_t k, const uint16_t* weight, int64_t cout, const uint16_t* bias, int32_t activation,
                        uint16_t* out, Diag* diag);
+// int8 feats and weights, exact int32 accumulation, float32 out (docs/opset.md SparseConvInt8). K * cin above
+// kInt8MaxReduction (tsp3d/int8_math.h) is kInvalidArgument; so is an invalid TSP3D_INT8_PATH (int8_path()).
 Status sparse_conv_i8(const int8_t* feats, float feats_scale, int64_t n_in, int64_t cin, const int32_t* nbr,
                       int64_t n_out, int64_t k, const int8_t* weight, const float* weight_scale, int64_t cout,
                       const float* bias, int32_t activation, float* out, Diag* diag);
+// The exact accumulators alone: acc [n_out, cout] = sum_k sum_ci feats[nbr[o, k], ci] * weight[k, ci, c].
+Status sparse_conv_i8_acc(const int8_t* feats, int64_t n_in, int64_t cin, const int32_t* nbr, int64_t n_out,
+                          int64_t k, const int8_t* weight, int64_t cout, int32_t* acc, Diag* diag);
+
+// SparseConvInt8 weights packed for the int8 path taken when they were packed (constant weights: pack once,
+// convolve many times; sparse_conv_i8 packs on every call). They keep that path whatever is forced later.
+struct Int8Weights {
+  Int8Path path{};
+  int64_t k = 0, cin = 0, cout = 0, ldw = 0;
+  std::vector<int32_t> data;
+};
+Status pack_int8_weights(const int8_t* weight, int64_t k, int64_t cin, int64_t cout, Int8Weights* packed);
+// sparse_conv_i8 with packed weights (their k, cin and cout must match the call's; else kInvalidArgument).
+Status sparse_conv_i8_packed(const int8_t* feats, float feats_scale, int64_t n_in, int64_t cin, const int32_t* nbr,
+                             int64_t n_out, int64_t k, const Int8Weights& weight, const float* weight_scale,
+                             int64_t cout, const float* bias, int32_t activation, float* out, Diag* diag);
+
 Status sparse_max_pool_f32(const float* feats, int64_t n_in, int64_t c, const int32_t* nbr, int64_t n_out, int64_t k,
                            float* out, Diag* diag);
 Status sparse_max_pool_f16(const uint16_t* feats, int64_t n_in, int64_t c, const int32_t* nbr, int64_t n_out,
