@@ -109,7 +109,9 @@ def _plan_floor(room: Room, rng: np.random.Generator) -> list[PlacedObject]:
     return objects
 
 
-def _try_floor(obj: PlacedObject, room: Room, placed: list[PlacedObject], rng: np.random.Generator) -> bool:
+def _try_floor(obj: PlacedObject, room: Room, placed: list[PlacedObject], rng: np.random.Generator,
+               keep_out: tuple = ()) -> bool:
+    """``keep_out``: footprints (xmin, ymin, xmax, ymax) floor objects keep ``FLOOR_GAP`` from (door ways)."""
     spec = CLASSES[obj.cls]
     hw, hd = room.width / 2, room.depth / 2
     for _ in range(ATTEMPTS):
@@ -132,7 +134,8 @@ def _try_floor(obj: PlacedObject, room: Room, placed: list[PlacedObject], rng: n
             x, y = rng.uniform(-mx, mx), rng.uniform(-my, my)
         obj.origin = (float(x), float(y), 0.0)
         fp = obj.footprint()
-        if all(_gap(fp, o.footprint()) >= FLOOR_GAP for o in placed if o.support == -1):
+        if all(_gap(fp, o.footprint()) >= FLOOR_GAP for o in placed if o.support == -1) and \
+                all(_gap(fp, np.asarray(k)) >= FLOOR_GAP for k in keep_out):
             return True
     return False
 
@@ -179,6 +182,26 @@ def _add_small_objects(objects: list[PlacedObject], rng: np.random.Generator) ->
                 objects.append(obj)
 
 
+def furnish(room: Room, rng: np.random.Generator, planned: list[PlacedObject] | None = None,
+            keep_out: tuple = ()) -> list[PlacedObject]:
+    """Place furniture in ``room`` (centred on the origin): ``planned`` floor objects (default: a plan for the
+    room's area), then small objects on and under them; each object gets its primitives."""
+    placed: list[PlacedObject] = []
+    for obj in _plan_floor(room, rng) if planned is None else planned:
+        if _try_floor(obj, room, placed, rng, keep_out):
+            placed.append(obj)
+    _add_small_objects(placed, rng)
+    for obj in placed:
+        local = CLASSES[obj.cls].build(*obj.dims)
+        obj.parts = [p.moved(obj.turns, np.array(obj.origin)) for p in local]
+    return placed
+
+
+def new_object(cls: str, rng: np.random.Generator) -> PlacedObject:
+    """One unplaced object of class ``cls`` with a colour of its class and a random size."""
+    return _new(cls, _pick_colors(CLASSES[cls], 1, rng)[0], rng)
+
+
 def make_layout(rng: np.random.Generator) -> tuple[Room, list[PlacedObject]]:
     room = Room(
         width=float(rng.uniform(*ROOM_SIDE)),
@@ -187,12 +210,4 @@ def make_layout(rng: np.random.Generator) -> tuple[Room, list[PlacedObject]]:
         wall_color=WALL_COLORS[rng.integers(len(WALL_COLORS))],
         floor_color=FLOOR_COLORS[rng.integers(len(FLOOR_COLORS))],
     )
-    placed: list[PlacedObject] = []
-    for obj in _plan_floor(room, rng):
-        if _try_floor(obj, room, placed, rng):
-            placed.append(obj)
-    _add_small_objects(placed, rng)
-    for obj in placed:
-        local = CLASSES[obj.cls].build(*obj.dims)
-        obj.parts = [p.moved(obj.turns, np.array(obj.origin)) for p in local]
-    return room, placed
+    return room, furnish(room, rng)

@@ -75,11 +75,12 @@ def _visible(xyz: np.ndarray, part_of_point: np.ndarray, parts) -> np.ndarray:
     return keep
 
 
-def sample_scene(room: Room, objects: list[PlacedObject], n_points: int, rng: np.random.Generator):
+def sample_scene(room: Room, objects: list[PlacedObject], n_points: int, rng: np.random.Generator,
+                 structure_share: float = STRUCTURE_SHARE):
     """Return ``points float32 [n, 6]`` (x, y, z, r, g, b in [0, 1]) and ``point_objects int32 [n]`` (-1: structure)."""
     if not objects:
         raise ValueError("a scene needs at least one object")
-    n_struct = int(round(STRUCTURE_SHARE * n_points))
+    n_struct = int(round(structure_share * n_points))
     n_obj = n_points - n_struct
     factor = OVERSAMPLE
     while True:
