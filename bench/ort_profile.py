@@ -1,7 +1,7 @@
 """Where a run spends its time: ONNX Runtime's profiler (``enable_profiling``) grouped by op type and by node, and
 ``torch.profiler`` for the PyTorch eager rows.
 
-    sess = profiled_session("model.onnx", threads=2, prefix="/tmp/prof")
+    sess = profiled_session("model.onnx", threads=2, prefix="/tmp/prof")   # attention="plain" for the graph as is
     ... sess.run(...) a few times ...
     summary = summarize(sess.end_profiling())      # the last run only
 
@@ -15,16 +15,11 @@ from collections import defaultdict
 from pathlib import Path
 
 
-def profiled_session(graph, threads: int | None, prefix: str):
-    """A ``make_session``-equivalent session (tsp3d ops registered) with ORT's profiler on."""
-    import onnxruntime as ort
+def profiled_session(graph, threads: int | None, prefix: str, attention: str | None = None):
+    """A ``make_session`` session (tsp3d ops registered, attention form as given) with ORT's profiler on."""
+    from tsp3d.runtime.ort_session import make_session
 
-    from tsp3d.runtime.ort_session import _model_bytes, session_options
-
-    so = session_options(threads)
-    so.enable_profiling = True
-    so.profile_file_prefix = prefix
-    return ort.InferenceSession(_model_bytes(graph), sess_options=so, providers=["CPUExecutionProvider"])
+    return make_session(graph, threads=threads, attention=attention, profile_prefix=prefix)
 
 
 def summarize(profile_file: str | Path, top: int = 15) -> dict:

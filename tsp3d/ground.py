@@ -74,26 +74,87 @@ def collect_texts(texts=(), texts_file=None) -> list[str]:
     return out
 
 
-def ground_sentences(runtime, points, texts: list[str]) -> dict:
+def model_facts(runtime):
+    """The model facts the memory check needs (``scene_memory.ModelFacts``), from any runtime (None: a runtime
+    without its model config, e.g. TensorRT engines given without their bundle)."""
+    from tsp3d.runtime.scene_memory import ModelFacts
+
+    if getattr(runtime, "model", None) is not None:  # PyTorch
+        return ModelFacts.from_config(runtime.model.cfg.to_dict())
+    bundle = getattr(runtime, "bundle", None)
+    return None if bundle is None else ModelFacts.from_config(bundle.manifest["model"]["config"])
+
+
+def attention_form(runtime) -> str:
+    """"fused" (memory linear in the voxels) or "plain" ([heads, N, N] tensors) for the runtime's head."""
+    if runtime.name == "torch":
+        return "fused"  # scaled_dot_product_attention
+    if runtime.name == "onnxruntime":
+        from tsp3d.runtime.ort_session import session_attention
+
+        form = session_attention(runtime.session("single" if runtime.form == "single" else "head"))["form"]
+        return "fused" if form == "fused" else "plain"
+    return "plain"  # TensorRT engines: unless its builder fused them, the exported ops hold [H, N, N]
+
+
+def check_memory(runtime, points: np.ndarray, tile: float | None = None, overlap: float = 2.0,
+                 max_memory_mb: float | None = None) -> list:
+    """Refuse, before running, a scene (or, tiled, its largest tile) whose attention would not fit the memory
+    budget (``tsp3d.runtime.scene_memory``); returns the estimate of the largest."""
+    from tsp3d.runtime.scene_memory import check_scene_memory
+
+    facts = model_facts(runtime)
+    if facts is None:
+        return []
+    form, xyz = attention_form(runtime), np.asarray(points)[:, :3]
+    if tile is None:
+        return check_scene_memory(xyz, facts, form, max_memory_mb)
+    from tsp3d.tiling import ALIGN_STRIDE, tile_grid
+
+    tiles = tile_grid(tuple(xyz[:, :2].min(axis=0)), tuple(xyz[:, :2].max(axis=0)), tile, overlap,
+                      ALIGN_STRIDE * facts.voxel_size)
+    worst = []
+    for t in tiles:
+        inside = (xyz[:, 0] >= t.x0) & (xyz[:, 0] < t.x1) & (xyz[:, 1] >= t.y0) & (xyz[:, 1] < t.y1)
+        if inside.any():
+            rows = check_scene_memory(xyz[inside], facts, form, max_memory_mb, tiled=True)
+            worst = max(worst, rows, key=lambda rs: max((r.bytes for r in rs), default=0))
+    return worst
+
+
+def ground_sentences(runtime, points, texts: list[str], tile: float | None = None, overlap: float = 2.0,
+                     max_memory_mb: float | None = None) -> dict:
     """Encode the scene once and ground every sentence -> a JSON-able report with latencies.
 
-    Every sentence is encoded (and so checked: empty, too long, unknown words) before the scene, so a bad one
-    fails before the expensive part. A sentence's latency is its text encoding plus its grounding."""
+    Every sentence is encoded (and so checked: empty, too long, unknown words) and the scene's attention memory is
+    checked (``check_memory``) before the scene runs, so bad input fails before the expensive part. A sentence's
+    latency is its text encoding plus its grounding. ``tile``: ground in overlapping tiles of this size (metres,
+    ``tsp3d.tiling``) instead of over the whole scene."""
     encoded, text_ms = [], []
     for text in texts:
         s = time.perf_counter()
         encoded.append(runtime.encode_text(text))
         text_ms.append(1e3 * (time.perf_counter() - s))
+    check_memory(runtime, points, tile, overlap, max_memory_mb)
     t0 = time.perf_counter()
     scene = runtime.encode_scene(points)
     t1 = time.perf_counter()
-    results, per_text = [], []
+    results, per_text, tiles = [], [], None
     for text, t, ms in zip(texts, encoded, text_ms):
         s = time.perf_counter()
-        results.append(runtime.ground(scene, t.feats, t.mask, text))
+        if tile is None:
+            results.append(runtime.ground(scene, t.feats, t.mask, text))
+        else:
+            from tsp3d.tiling import ground_tiled
+
+            best, tiles = ground_tiled(runtime, scene, t.feats, t.mask, text, tile, overlap)
+            results.append(best)
         per_text.append(ms + 1e3 * (time.perf_counter() - s))
-    return {"runtime": runtime.label, "points": int(scene.num_points), "results": results,
-            "latency_ms": {"scene": 1e3 * (t1 - t0), "per_sentence": per_text}}
+    report = {"runtime": runtime.label, "points": int(scene.num_points), "results": results,
+              "latency_ms": {"scene": 1e3 * (t1 - t0), "per_sentence": per_text}}
+    if tile is not None:
+        report["tiling"] = {"size_m": tile, "overlap_m": overlap, "tiles": len(tiles or [])}
+    return report
 
 
 def report_json(report: dict, scene_name: str) -> dict:

@@ -4,6 +4,11 @@
     sess = make_session("model.onnx", threads=2)
     outputs = run(sess, {"points": points})     # or sess.run(None, ...) for ORT's own exceptions
 
+Attention: ``attention="fused"`` (default) rewrites the exported attention subgraphs into ONNX Runtime's fused
+``MultiHeadAttention`` in memory before the session is made (``ort_fusion.py``: memory linear in the voxel count
+instead of quadratic; the bundle on disk stays plain ONNX); ``"plain"`` runs the graph as exported. The default
+can be changed with ``TSP3D_ORT_ATTENTION=plain``. ``session_attention(sess)`` says what a session got.
+
 Threads: ``threads`` sets both ONNX Runtime's intra-op pool (standard ops) and the tsp3d kernels' own pool (session
 config entry ``tsp3d.num_threads``, read by the library when it is registered). ``None`` leaves ORT's default and
 lets the kernels use ``TSP3D_NUM_THREADS`` or all hardware threads. Spinning of ORT's idle intra-op threads is off
@@ -104,17 +109,59 @@ def session_options(threads: Optional[int] = None, spinning: bool = False, libra
     return so
 
 
+ATTENTION_FORMS = ("fused", "plain")
+
+
+def default_attention() -> str:
+    form = os.environ.get("TSP3D_ORT_ATTENTION", "fused")
+    if form not in ATTENTION_FORMS:
+        raise InputFileError(f"TSP3D_ORT_ATTENTION={form!r}", hint=f"use one of {', '.join(ATTENTION_FORMS)}")
+    return form
+
+
+def _fused(data: Union[str, bytes]) -> tuple[bytes, dict]:
+    """The graph with its attention fused (``ort_fusion.fuse_attention``) and what was fused."""
+    import onnx
+
+    from tsp3d.runtime.ort_fusion import fuse_attention, unmasked_attention
+
+    proto = onnx.load(data) if isinstance(data, str) else onnx.load_model_from_string(data)
+    fused, n = fuse_attention(proto)
+    left = unmasked_attention(fused)  # blocks the rewrite did not recognise: still quadratic
+    info = {"form": "plain" if left else "fused" if n else "none", "fused_blocks": n, "unfused_blocks": left}
+    return fused.SerializeToString(), info
+
+
 def make_session(model: ModelLike, threads: Optional[int] = None, providers: Sequence[str] = ("CPUExecutionProvider",),
-                 spinning: bool = False, library: Optional[Path] = None, **session_kwargs):
-    """An ``onnxruntime.InferenceSession`` for ``model`` (path, bytes or ModelProto) with the tsp3d ops."""
+                 spinning: bool = False, library: Optional[Path] = None, attention: Optional[str] = None,
+                 profile_prefix: Optional[str] = None, **session_kwargs):
+    """An ``onnxruntime.InferenceSession`` for ``model`` (path, bytes or ModelProto) with the tsp3d ops;
+    ``attention``: "fused" or "plain" (default ``default_attention()``, see the module docstring);
+    ``profile_prefix``: turn on ONNX Runtime's profiler, writing there (``session.end_profiling()``)."""
     import onnxruntime as ort
 
+    form = attention or default_attention()
+    if form not in ATTENTION_FORMS:
+        raise InputFileError(f"attention must be one of {ATTENTION_FORMS}, got {form!r}")
     data = _model_bytes(model)
+    info = {"form": "plain", "fused_blocks": 0}
+    if form == "fused":
+        data, info = _fused(data)
     so = session_options(threads, spinning, library)
+    if profile_prefix:
+        so.enable_profiling = True
+        so.profile_file_prefix = str(profile_prefix)
     try:
-        return ort.InferenceSession(data, sess_options=so, providers=list(providers), **session_kwargs)
+        sess = ort.InferenceSession(data, sess_options=so, providers=list(providers), **session_kwargs)
     except Exception as e:  # onnxruntime's own exception types (Fail, InvalidGraph, NotImplemented, ...)
         raise _load_failure(e, model) from e
+    sess.tsp3d_attention = info
+    return sess
+
+
+def session_attention(session) -> dict:
+    """{"form": "fused" | "plain" | "none" (no attention), "fused_blocks": n, ...} of a ``make_session`` session."""
+    return getattr(session, "tsp3d_attention", {"form": "plain", "fused_blocks": 0})
 
 
 def run(session, feeds: dict, output_names=None) -> list:

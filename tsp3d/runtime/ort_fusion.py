@@ -1,16 +1,18 @@
-"""An ONNX Runtime-only rewrite of the exported attention: each unmasked ``softmax(q k^T * s) v`` subgraph becomes
-one ``com.microsoft.MultiHeadAttention`` node (a fused kernel that never holds the [heads, N, N] scores).
+"""The ONNX Runtime form of the exported attention: each unmasked ``softmax(q k^T * s) v`` subgraph becomes one
+``com.microsoft.MultiHeadAttention`` node, applied when a session is created (``ort_session.make_session``).
 
 The exported graph spells attention out in standard ops so that TensorRT and every runtime can read it; for the
-voxel self-attention over thousands of voxels that costs ONNX Runtime two [8, N, N] float tensors (scores and
-probabilities: 265 MB each at N = 2879) and memory-bound passes over them. This rewrite measures what a fused
-kernel buys there (the suite's ``ort-fp32-mha`` row). It is a benchmark of an option, not part of the bundle: the
-node is ONNX Runtime's own, which TensorRT does not read.
+voxel self-attention over every voxel of a level that costs two [heads, N, N] float tensors (scores and
+probabilities): quadratic memory, 253 GB at the 32 cm level of a 1M-point floor. ONNX Runtime's CPU
+``MultiHeadAttention`` is a flash-style kernel that never holds them: memory linear in N, and faster (measured in
+docs/BENCHMARKS.md). The rewrite happens in memory at session creation, so bundles stay plain ONNX.
 
-Pattern (``tsp3d.model.attention.MultiheadAttention`` as exported, heads H, head size D):
-``q4 = Transpose[0,2,1,3](Reshape(q, [B, L, H, D]))``, ``kt = Transpose[0,2,3,1](Reshape(k, ...))``,
-``v4 = Transpose[0,2,1,3](Reshape(v, ...))``; ``p = Softmax(Mul(MatMul(q4, kt), s))``; ``o = MatMul(p, v4)``;
-``out = Reshape(Transpose[0,2,1,3](o), [B, L, C])``. Masked attention (a ``Where`` before the Softmax) is left as is.
+Pattern (``tsp3d.model.attention.MultiheadAttention`` as exported, heads H, head size D; /work notes and
+docs/export.md document it for TensorRT): ``q4 = Transpose[0,2,1,3](Reshape(q, [B, L, H, D]))``,
+``kt = Transpose[0,2,3,1](Reshape(k, ...))``, ``v4 = Transpose[0,2,1,3](Reshape(v, ...))``;
+``p = Softmax(Mul(MatMul(q4, kt), s))``; ``o = MatMul(p, v4)``; ``out = Reshape(Transpose[0,2,1,3](o), [B, L, C])``.
+Masked attention (a ``Where`` before the Softmax: the blocks whose keys are text tokens, [H, N, L], linear in N) is
+left as is.
 """
 from __future__ import annotations
 
@@ -32,6 +34,23 @@ def _const(value: str, inits: dict, producer: dict):
     if node is not None and node.op_type == "Constant":
         return numpy_helper.to_array(_attrs(node)["value"])
     return None
+
+
+def unmasked_attention(proto) -> int:
+    """Unmasked attention blocks (``Softmax(Mul(MatMul(..)))`` read by a MatMul) left in ``proto``: the blocks that
+    hold [H, N, N] tensors over the voxels. 0 after a complete ``fuse_attention``."""
+    producer = {o: n for n in proto.graph.node for o in n.output}
+    readers = {}
+    for n in proto.graph.node:
+        for i in n.input:
+            readers.setdefault(i, []).append(n.op_type)
+    count = 0
+    for n in proto.graph.node:
+        mul = producer.get(n.input[0]) if n.op_type == "Softmax" else None
+        if mul is not None and mul.op_type == "Mul" and getattr(producer.get(mul.input[0]), "op_type", "") == "MatMul" \
+                and "MatMul" in readers.get(n.output[0], []):
+            count += 1
+    return count
 
 
 def fuse_attention(proto):
