@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 COLORS = {"cpp": "#1f77b4", "spconv": "#ff7f0e", "ref": "#7f7f7f", "ort-fp32": "#1f77b4", "ort-fp16": "#17becf",
-          "ort-fp32-mha": "#aec7e8",
+          "ort-fp32-plain": "#aec7e8", "ort-fp32-tiled": "#d62728", "official": "#000000",
           "ort-int8": "#9467bd", "torch-cpp": "#2ca02c", "torch-reference": "#7f7f7f"}
 
 
@@ -68,7 +68,7 @@ def e2e(result: dict, out_dir: Path) -> str | None:
     if not entries:
         return None
     short = {"torch-reference": "eager, reference ops", "torch-cpp": "eager, our C++ kernels", "ort-fp32": "ORT FP32",
-             "ort-fp32-mha": "ORT FP32, fused attention", "ort-fp16": "ORT FP16 graph", "ort-int8": "ORT INT8 Q/DQ"}
+             "ort-fp32-plain": "ORT FP32, attention as exported", "ort-fp16": "ORT FP16 graph", "ort-int8": "ORT INT8 Q/DQ"}
     plt = _plt()
     fig, axes = plt.subplots(1, len(entries), figsize=(5.2 * len(entries), 3.6), squeeze=False)
     fig.subplots_adjust(wspace=0.45)
@@ -117,22 +117,27 @@ def scaling(result: dict, out_dir: Path) -> str | None:
         rows = [r for r in t["rows"] if "p50_s" in r]
         if not rows:
             continue
-        pts = [r["points"] for r in rows]
-        e = t.get("time_exponent")
-        a.plot(pts, [r["p50_s"] for r in rows], "o-", color=COLORS.get(key),
-               label=f"{t['label']}" + (f" (^{e:.2f})" if e is not None else ""))
+        x = [r["area_m2"] for r in rows]
+        e = t.get("time_exponent_area")
+        a.plot(x, [r["p50_s"] for r in rows], "o-", color=COLORS.get(key),
+               label=key + (f" (area^{e:.2f})" if e is not None else ""))
         mem = [r.get("inference_peak_mb") for r in rows]
         if all(m for m in mem):
-            e = t.get("memory_exponent")
-            b.plot(pts, mem, "o-", color=COLORS.get(key), label=f"{key}" + (f" (^{e:.2f})" if e is not None else ""))
-    for ax, label in ((a, "seconds (p50)"), (b, "inference peak memory, MB")):
+            e = t.get("memory_exponent_voxels")
+            b.plot([r["v16"] for r in rows], mem, "o-", color=COLORS.get(key),
+                   label=key + (f" (voxels^{e:.2f})" if e is not None else ""))
+        if t.get("first_failure"):
+            a.plot([], [], " ", label=f"{key}: refused from {t['first_failure']['floor']}")
+    a.set_xlabel("floor area, m^2")
+    a.set_ylabel("seconds (p50)")
+    a.set_title("time vs scanned area")
+    b.set_xlabel("16 cm voxels of the floor")
+    b.set_ylabel("inference peak memory, MB")
+    b.set_title("memory vs scene voxels")
+    for ax in (a, b):
         ax.set_xscale("log")
         ax.set_yscale("log")
-        ax.set_xlabel("points per scene")
-        ax.set_ylabel(label)
         ax.legend(fontsize=7)
-    a.set_title("time vs scene size")
-    b.set_title("memory vs scene size")
     return _save(fig, out_dir, "scaling.png")
 
 
