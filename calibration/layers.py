@@ -3,6 +3,8 @@
 A *layer* is one node whose weight is a constant: a ``tsp3d.SparseConv`` (weight ``[K, Cin, Cout]``), a ``MatMul``
 with a 2-D constant right operand (``[Cin, Cout]``: attention projections, FFNs, the text projector, the 1x1
 heads) or a ``Conv`` with a constant kernel (``[Cout, Cin, k]``: the position-embedding MLP, the CBA logit).
+A constant is an initializer or a chain of shape ops on one (``fold``: the attention projections are
+``Transpose(Slice(in_proj_weight))``).
 Activation x activation ``MatMul``s (attention scores, softmax x V) are not layers: they stay in float.
 
 A *unit* is what the sensitivity sweep switches as one: each sparse conv alone, and the dense layers of one
@@ -21,7 +23,11 @@ import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from tsp3d.errors import ModelFormatError
+
+from tsp3d.calibration.fold import fold
 
 KEEP_RULES = {
     "stem": "the first sparse conv reads x, y, z in metres and raw colours (Lidar_AI keeps conv_input in float)",
@@ -79,9 +85,12 @@ def _unit(kind: str, module: str, node_name: str) -> str:
     return re.sub(r"(\.\d+)+$", "", module)  # e.g. model.text_projector.0 -> model.text_projector
 
 
-def _float_weight(value: str, inits: dict, rank: int) -> bool:
+def _float_weight(value: str, inits: dict, producer: dict, rank: int) -> bool:
     t = inits.get(value)
-    return t is not None and t.data_type == FLOAT and len(t.dims) == rank
+    if t is not None:
+        return t.data_type == FLOAT and len(t.dims) == rank
+    w = fold(value, inits, producer)
+    return w is not None and w.dtype == np.float32 and w.ndim == rank
 
 
 _ELEM = {"tensor(int32)": 6, "tensor(int8)": 3, "tensor(float)": FLOAT, "tensor(float16)": 10}
@@ -135,6 +144,7 @@ def find_layers(proto) -> list[Layer]:
     """Every quantizable layer of the FP32 graph ``proto``, in graph order."""
     graph = proto.graph
     inits = {t.name: t for t in graph.initializer}
+    producer = {o: n for n in graph.node for o in n.output}
     names = [n.name for n in graph.node]
     if len(set(names)) != len(names) or "" in names:
         raise ModelFormatError("INT8 needs unique node names (export the model with tsp3d export)")
@@ -142,11 +152,12 @@ def find_layers(proto) -> list[Layer]:
     rules = _rule_nodes(proto)
     out = []
     for node in graph.node:
-        if node.domain == "tsp3d" and node.op_type == "SparseConv" and _float_weight(node.input[2], inits, 3):
+        std = node.domain in ("", "ai.onnx")
+        if node.domain == "tsp3d" and node.op_type == "SparseConv" and _float_weight(node.input[2], inits, producer, 3):
             kind, weight = "sparse_conv", node.input[2]
-        elif node.domain in ("", "ai.onnx") and node.op_type == "MatMul" and _float_weight(node.input[1], inits, 2):
+        elif std and node.op_type == "MatMul" and _float_weight(node.input[1], inits, producer, 2):
             kind, weight = "matmul", node.input[1]
-        elif node.domain in ("", "ai.onnx") and node.op_type == "Conv" and _float_weight(node.input[1], inits, 3):
+        elif std and node.op_type == "Conv" and _float_weight(node.input[1], inits, producer, 3):
             kind, weight = "conv", node.input[1]
         else:
             continue

@@ -79,12 +79,12 @@ def _ranges(single, layers, samples, opts: Options, cache_path, force, say):
     from tsp3d.calibration.data import fingerprint
 
     key = cache_mod.make_key(model_sha256(single), opts.method, opts.percentile, fingerprint(samples))
+    tensors = [layer.input for layer in layers]
     if cache_path is not None:
         hit = cache_mod.reusable(cache_path, key, force)
-        if hit is not None:
+        if hit is not None and all(t in hit.amax for t in tensors):  # (an older release may have found fewer)
             say(f"reusing the calibration cache {cache_path}")
             return hit, True
-    tensors = [layer.input for layer in layers]
     say(f"calibrating {len(set(tensors))} activations on {len(samples)} scenes ({opts.method})")
     stats = collect_stats(single, tensors, (s.feeds() for s in samples), threads=opts.threads)
     amax = {t: s.amax(opts.method, opts.percentile) for t, s in stats.items()}

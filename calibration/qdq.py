@@ -9,9 +9,15 @@ For every chosen layer (``calibration.layers``), with symmetric scales (zero poi
   int8 weight with a per-channel ``DequantizeLinear`` (axis = output channels): the pattern TensorRT (and ONNX
   Runtime's QDQ optimizer) fuses into an INT8 GEMM/conv with a float output.
 
-One ``QuantizeLinear`` (and at most one ``DequantizeLinear``) per activation, shared by every quantized consumer,
-so layers reading one tensor agree on its scale. Everything else is untouched: the graph interface, the output
-types and the float32 remainder.
+One scale per activation, so that every layer reading a tensor quantizes it alike: the sparse convs share one
+``QuantizeLinear``; each dense consumer has a ``QuantizeLinear -> DequantizeLinear`` pair of its own (ONNX
+Runtime's fusion needs that, see ``dequantize``). A weight computed by shape ops from an initializer (the attention
+projections: ``Transpose(Slice(in_proj_weight))``) is folded into its own int8 initializer (``fold``) and the
+chain is dropped once nothing reads it. Everything else is untouched: the graph interface, the output types and
+the float32 remainder.
+
+ONNX Runtime fuses each ``MatMul(DQ(Q(x)), DQ(W_q))`` into ``com.microsoft.MatMulIntegerToFloat`` (an int8 GEMM
+in MLAS) when it loads the graph (tested); TensorRT fuses the same pattern into its INT8 GEMMs.
 """
 from __future__ import annotations
 
@@ -22,6 +28,7 @@ import numpy as np
 
 from tsp3d.errors import ModelFormatError
 
+from tsp3d.calibration.fold import chain, fold
 from tsp3d.calibration.layers import Layer
 from tsp3d.calibration.observers import QMAX
 
@@ -69,9 +76,11 @@ class _Rewriter:
         self.model.CopyFrom(proto)
         self.graph = self.model.graph
         self.inits = {t.name: t for t in self.graph.initializer}
+        self.producer = {o: n for n in self.graph.node for o in n.output}
+        self.folded: list = []  # shape-op nodes of folded weights: dropped in finish() if nothing reads them
         self.infos = {v.name: v for v in list(self.graph.input) + list(self.graph.value_info)}
         self.new_inits, self.new_infos = [], []
-        self.q_of, self.dq_of, self.wq_of = {}, {}, {}
+        self.q_of, self.dense_count, self.wq_of = {}, {}, {}
         self.before: dict[str, list] = {}  # node name -> nodes to insert before it
 
     def _init(self, name: str, arr: np.ndarray) -> str:
@@ -93,38 +102,50 @@ class _Rewriter:
                     for d in src.type.tensor_type.shape.dim]
         self.new_infos.append(helper.make_tensor_value_info(name, elem, dims))
 
-    def quantize(self, x: str, amax: float, at: str) -> tuple[str, str, str]:
-        """``(x_int8, scale, zero_point)``: one QuantizeLinear per activation, placed before node ``at``."""
+    def _q(self, x: str, amax: float, at: str, tag: str) -> tuple[str, str, str]:
+        """A QuantizeLinear of ``x`` with its own scale / zero-point initializers (same values for every tag)."""
         from onnx import helper
 
+        scale = self._init(f"{x}__act_scale{tag}", np.array(activation_scale(amax), dtype=np.float32))
+        zp = self._init(f"{x}__act_zp{tag}", np.array(0, dtype=np.int8))
+        q = f"{x}__int8{tag}"
+        self.before.setdefault(at, []).append(
+            helper.make_node("QuantizeLinear", [x, scale, zp], [q], name=f"{x}__quantize{tag}"))
+        self._info(q, INT8, x)
+        return q, scale, zp
+
+    def quantize(self, x: str, amax: float, at: str) -> tuple[str, str, str]:
+        """``(x_int8, scale, zero_point)`` for sparse convs: one QuantizeLinear per activation, shared by all of
+        them, placed before the first (node ``at``)."""
         if x not in self.q_of:
-            scale = self._init(f"{x}__act_scale", np.array(activation_scale(amax), dtype=np.float32))
-            zp = self._init(f"{x}__act_zp", np.array(0, dtype=np.int8))
-            q = f"{x}__int8"
-            self.before.setdefault(at, []).append(
-                helper.make_node("QuantizeLinear", [x, scale, zp], [q], name=f"{x}__quantize"))
-            self._info(q, INT8, x)
-            self.q_of[x] = (q, scale, zp)
+            self.q_of[x] = self._q(x, amax, at, "")
         return self.q_of[x]
 
     def dequantize(self, x: str, amax: float, at: str) -> str:
+        """``DequantizeLinear(QuantizeLinear(x))`` for the dense consumer ``at`` alone, with initializers of its
+        own. ONNX Runtime fuses ``Q -> DQ -> MatMul`` into an int8 GEMM only when that Q feeds that one DQ, and
+        merges Q nodes that read the same initializers (tested in tests/test_calibration_qdq.py)."""
         from onnx import helper
 
-        q, scale, zp = self.quantize(x, amax, at)
-        if x not in self.dq_of:
-            dq = f"{x}__dequant"
-            self.before.setdefault(at, []).append(
-                helper.make_node("DequantizeLinear", [q, scale, zp], [dq], name=f"{x}__dequantize"))
-            self._info(dq, FLOAT, x)
-            self.dq_of[x] = dq
-        return self.dq_of[x]
+        i = self.dense_count[x] = self.dense_count.get(x, 0) + 1
+        q, scale, zp = self._q(x, amax, at, f"_{i}")
+        dq = f"{x}__dequant_{i}"
+        self.before.setdefault(at, []).append(
+            helper.make_node("DequantizeLinear", [q, scale, zp], [dq], name=f"{dq}ize"))
+        self._info(dq, FLOAT, x)
+        return dq
 
     def weight(self, name: str, axis: int) -> tuple[str, str, str, np.ndarray]:
         """``(w_int8, scale [C], zero_point [C])`` initializers of weight ``name`` (shared by its users)."""
         from onnx import numpy_helper
 
         if name not in self.wq_of:
-            q, scale = weight_scales(numpy_helper.to_array(self.inits[name]), axis)
+            if name in self.inits:
+                w = numpy_helper.to_array(self.inits[name])
+            else:
+                w = fold(name, self.inits, self.producer)
+                self.folded += chain(name, self.inits, self.producer)
+            q, scale = weight_scales(w, axis)
             self.wq_of[name] = (self._init(f"{name}__int8", q), self._init(f"{name}__w_scale", scale),
                                 self._init(f"{name}__w_zp", np.zeros(scale.shape, np.int8)), scale)
         return self.wq_of[name]
@@ -134,6 +155,7 @@ class _Rewriter:
         for node in self.graph.node:
             nodes.extend(self.before.get(node.name, []))
             nodes.append(replaced.get(node.name, node))
+        nodes = self._drop_unread_folds(nodes)
         del self.graph.node[:]
         self.graph.node.extend(nodes)
         used = {i for n in nodes for i in n.input}
@@ -142,6 +164,16 @@ class _Rewriter:
         self.graph.initializer.extend(keep + [t for t in self.new_inits if t.name in used])
         self.graph.value_info.extend(self.new_infos)
         return self.model
+
+    def _drop_unread_folds(self, nodes: list) -> list:
+        """``nodes`` without the folded shape-op chains nothing reads any more (last node first)."""
+        outputs = {o.name for o in self.graph.output}
+        drop: set = set()
+        for node in reversed(self.folded):
+            read = any(i in node.output for n in nodes if id(n) not in drop for i in n.input)
+            if not read and not outputs.intersection(node.output):
+                drop.add(id(node))
+        return [n for n in nodes if id(n) not in drop]
 
 
 def quantize_graph(proto, layers: list[Layer], amax: dict[str, float], info: dict | None = None):
@@ -162,7 +194,7 @@ def quantize_graph(proto, layers: list[Layer], amax: dict[str, float], info: dic
         node = present.get(layer.node)
         if node is None:
             continue  # e.g. a head layer when rewriting backbone.onnx
-        if node.input[0] != layer.input or layer.weight not in rw.inits:
+        if node.input[0] != layer.input or fold(layer.weight, rw.inits, rw.producer) is None:
             raise ModelFormatError(f"INT8: node {layer.node} does not match the layer found in the source graph")
         a = float(amax.get(layer.input, 0.0))
         if not np.isfinite(a) or a <= 0.0:
@@ -181,20 +213,17 @@ def quantize_graph(proto, layers: list[Layer], amax: dict[str, float], info: dic
         else:
             dq = rw.dequantize(layer.input, a, node.name)
             wq, wscale, wzp, _ = rw.weight(layer.weight, layer.channel_axis)
-            wdq = f"{layer.weight}__dequant"
-            if ("weight", layer.weight) not in rw.dq_of:
-                rw.before.setdefault(node.name, []).append(helper.make_node(
-                    "DequantizeLinear", [wq, wscale, wzp], [wdq], name=f"{layer.weight}__dequantize",
-                    axis=layer.channel_axis))
-                rw.dq_of[("weight", layer.weight)] = wdq
-                rw._info(wdq, FLOAT, layer.weight)
+            wdq = f"{node.name}__weight_dequant"  # one per consumer, like the activation's
+            rw.before.setdefault(node.name, []).append(helper.make_node(
+                "DequantizeLinear", [wq, wscale, wzp], [wdq], name=f"{wdq}ize", axis=layer.channel_axis))
+            rw._info(wdq, FLOAT, layer.weight)
             new = type(node)()
             new.CopyFrom(node)
             new.input[0], new.input[1] = dq, wdq
             replaced[node.name] = new
             report.dense += 1
         report.quantized.append(layer.node)
-    report.quantize_nodes = len(rw.q_of)
+    report.quantize_nodes = len(rw.q_of) + sum(rw.dense_count.values())
     model = rw.finish(replaced)
     _set_metadata(model, {**(info or {}), "quantized_nodes": len(report.quantized)})
     return model, report

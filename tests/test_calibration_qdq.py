@@ -125,3 +125,78 @@ def test_layers_without_a_range_stay_float():
     assert int8_nodes(q)["SparseConv"] == 1
     feeds = _feeds(1)
     np.testing.assert_array_equal(make_session(q).run(None, feeds)[0], make_session(model).run(None, feeds)[0])
+
+
+def _projection_graph(seed: int = 0):
+    """x -> q/k/v projections as the exporter writes them: MatMul(x, Transpose(Slice(in_proj_weight, rows)))."""
+    g = np.random.default_rng(seed)
+    w3 = (g.normal(size=(3 * D, D)) * 0.2).astype(np.float32)  # [3C, C] like nn.MultiheadAttention.in_proj_weight
+    inits = [numpy_helper.from_array(w3, "attn.in_proj_weight"), numpy_helper.from_array(np.array([0], np.int64), "ax")]
+    nodes = []
+    for i, name in enumerate("qkv"):
+        inits += [numpy_helper.from_array(np.array([i * D], np.int64), f"start_{name}"),
+                  numpy_helper.from_array(np.array([(i + 1) * D], np.int64), f"end_{name}")]
+        nodes += [helper.make_node("Slice", ["attn.in_proj_weight", f"start_{name}", f"end_{name}", "ax"],
+                                   [f"slice_{name}"], name=f"slice_{name}"),
+                  helper.make_node("Transpose", [f"slice_{name}"], [f"w_{name}"], name=f"t_{name}", perm=[1, 0]),
+                  helper.make_node("MatMul", ["x", f"w_{name}"], [name], name=f"proj_{name}")]
+    graph = helper.make_graph(nodes, "proj", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, "n", D])],
+                              [helper.make_tensor_value_info(n, TensorProto.FLOAT, [1, "n", D]) for n in "qkv"],
+                              inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 20)]), w3
+
+
+@needs_ort
+def test_folded_projection_weights_become_int8_gemms_in_onnx_runtime(tmp_path):
+    """The attention projections' weights are Transpose(Slice(W)): the rewrite folds them into int8 initializers,
+    drops the chain and the float W, and ONNX Runtime turns every projection into MatMulIntegerToFloat (one
+    Q -> DQ pair per consumer: a shared Q blocks that fusion). Results follow the INT8 arithmetic."""
+    from tsp3d.runtime.ort_session import make_session, session_options
+
+    model, w3 = _projection_graph()
+    layers = find_layers(model)
+    assert [(l.node, l.kind, l.input, l.weight) for l in layers] == [
+        (f"proj_{n}", "matmul", "x", f"w_{n}") for n in "qkv"]
+    x = np.random.default_rng(3).normal(size=(1, 50, D)).astype(np.float32)
+    amax = {"x": float(np.abs(x).max())}
+    q, report = quantize_graph(model, layers, amax)
+    onnx.checker.check_model(q, full_check=True)
+    assert report.dense == 3 and {n.op_type for n in q.graph.node} == {"QuantizeLinear", "DequantizeLinear",
+                                                                        "MatMul"}
+    assert "attn.in_proj_weight" not in {t.name for t in q.graph.initializer}
+    so = session_options()
+    so.optimized_model_filepath = str(tmp_path / "optimized.onnx")
+    import onnxruntime as ort
+
+    ort.InferenceSession(q.SerializeToString(), so, providers=["CPUExecutionProvider"])
+    fused = [n.op_type for n in onnx.load(str(tmp_path / "optimized.onnx")).graph.node]
+    assert fused.count("MatMulIntegerToFloat") == 3 and "MatMul" not in fused
+    outs = make_session(q).run(None, {"x": x})
+    s = np.float32(amax["x"] / QMAX)
+    xq = np.clip(np.rint(x / s), -128, 127) * s
+    for i, out in enumerate(outs):
+        wq, ws = weight_scales(w3[i * D:(i + 1) * D].T, axis=1)
+        want = xq @ (wq.astype(np.float32) * ws)
+        np.testing.assert_allclose(out, want, rtol=1e-4, atol=1e-4 * np.abs(want).max())
+
+
+def test_fold_follows_shape_ops_of_constants_only():
+    from tsp3d.calibration.fold import chain, fold
+
+    w = np.arange(24, dtype=np.float32).reshape(4, 6)
+    inits = {t.name: t for t in [numpy_helper.from_array(w, "w"),
+                                 numpy_helper.from_array(np.array([3, 8], np.int64), "shape"),
+                                 numpy_helper.from_array(np.array([1], np.int64), "one"),
+                                 numpy_helper.from_array(np.array([3], np.int64), "three")]}
+    nodes = [helper.make_node("Slice", ["w", "one", "three", "one"], ["s"]),  # columns 1..2
+             helper.make_node("Transpose", ["s"], ["t"]),
+             helper.make_node("Reshape", ["w", "shape"], ["r"]),
+             helper.make_node("Relu", ["w"], ["relu"]),
+             helper.make_node("Transpose", ["relu"], ["tr"]),
+             helper.make_node("Transpose", ["x"], ["tx"])]
+    producer = {o: n for n in nodes for o in n.output}
+    np.testing.assert_array_equal(fold("t", inits, producer), w[:, 1:3].T)
+    np.testing.assert_array_equal(fold("r", inits, producer), w.reshape(3, 8))
+    np.testing.assert_array_equal(fold("w", inits, producer), w)
+    assert [n.op_type for n in chain("t", inits, producer)] == ["Slice", "Transpose"] and chain("w", inits, {}) == []
+    assert fold("tr", inits, producer) is None and fold("tx", inits, producer) is None  # a Relu; a graph input
