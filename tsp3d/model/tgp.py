@@ -31,10 +31,26 @@ def cba_sample_index(n: int, max_samples: int, device=None) -> torch.Tensor:
     op, so the sample size is an op output and an exported graph carries no shape guard on it.
     """
     j = torch.arange(n, device=device)
-    count = torch.clamp(torch.scalar_tensor(n, dtype=torch.int64, device=device), max=max_samples)
+    # min, not clamp: ONNX Clip on int64 is not in TensorRT's parser (tsp3d check-engine); Min is.
+    count = torch.minimum(torch.scalar_tensor(n, dtype=torch.int64, device=device),
+                          torch.scalar_tensor(max_samples, dtype=torch.int64, device=device))
     hit = torch.div(j * count + count + n - 1, n, rounding_mode="floor") > torch.div(j * count + n - 1, n,
                                                                                        rounding_mode="floor")
-    return ops.prune(hit.float(), 0.5, KEEP_ABOVE, 0).long()
+    return ops.prune(hit.float(), 0.5, KEEP_ABOVE, 0, max_samples).long()  # capacity: the sample-size bound
+
+
+def cba_rows(v1_coords: torch.Tensor, max_samples: int, cba_coords: torch.Tensor | None = None) -> torch.Tensor:
+    """The V1 rows that enter CBA, ascending (so the sample keeps the canonical order).
+
+    Default: ``cba_sample_index`` (our deterministic rule). With ``cba_coords`` (int32 ``[S, 4]``, V1 sites, e.g.
+    the official code's random draw): exactly those sites, in any order, whatever ``max_samples`` says. Sites that
+    are not V1 voxels are dropped here (a graph cannot raise); ``TSP3D.predict`` and the runtimes refuse them first.
+    """
+    if cba_coords is None:
+        return cba_sample_index(v1_coords.shape[0], max_samples, v1_coords.device)
+    rows = ops.lookup(cba_coords, v1_coords)
+    found = ops.prune((rows >= 0).float(), 0.5, KEEP_ABOVE, 0)
+    return torch.sort(rows.index_select(0, found.long()).long()).values
 
 
 def random_rows(rows: torch.Tensor, cap: int) -> torch.Tensor:
