@@ -99,9 +99,13 @@ def test_eval_runs_the_converted_checkpoint_with_roberta(flow, tmp_path):
                  "--points", "8000"]) == 0
     report = tmp_path / "eval.json"
     assert main(["--roberta-path", str(flow / "roberta"), "eval", "--checkpoint", str(flow / "ours.pt"),
-                 "--data", str(data), "--limit", "2", "--json", str(report), "--threads", "1"]) == 0
+                 "--data", str(data), "--limit", "2", "--json", str(report), "--threads", "1",
+                 "--cba-sample", "official-random", "--seed", "3"]) == 0
     result = json.loads(report.read_text())
     assert result["accuracy"]["overall"]["n"] == 2
+    assert result["cba_sample"] == "official-random" and result["seed"] == 3
+    sampled = [p["counts"]["counts"][5] for p in result["predictions"]]  # cba_sampled (COUNT_NAMES order)
+    assert all(0 < n <= 2400 for n in sampled)
 
 
 def test_a_missing_roberta_folder_is_one_clear_error(flow, capsys):

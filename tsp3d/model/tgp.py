@@ -53,6 +53,24 @@ def cba_rows(v1_coords: torch.Tensor, max_samples: int, cba_coords: torch.Tensor
     return torch.sort(rows.index_select(0, found.long()).long()).values
 
 
+CBA_CHOICES = ("ours", "all", "official-random")
+
+
+def cba_protocol_sample(v1_coords: torch.Tensor, cap: int, choice: str, generator: torch.Generator | None = None):
+    """The ``cba_coords`` of an evaluation protocol: ``ours`` (None: the deterministic rule), ``all`` (every V1
+    voxel) or ``official-random`` (the official test-time draw, ``randperm(|V1|)[:cap]``, all of V1 when
+    |V1| <= cap; reproducible through ``generator``, where the official code's depends on ME's row order)."""
+    if choice not in CBA_CHOICES:
+        raise ValueError(f"CBA sample choice must be one of {CBA_CHOICES}, got {choice!r}")
+    if choice == "ours":
+        return None
+    n = v1_coords.shape[0]
+    if choice == "all" or n <= cap:
+        return v1_coords
+    rows = torch.sort(torch.randperm(n, generator=generator)[:cap]).values
+    return v1_coords.index_select(0, rows.to(v1_coords.device))
+
+
 def random_rows(rows: torch.Tensor, cap: int) -> torch.Tensor:
     """At most ``cap`` of ``rows``, drawn at random, kept in ascending order (training)."""
     if rows.numel() <= cap:

@@ -66,9 +66,11 @@ def _load_minilm(path: str | None) -> TextEncoder:
 def _load_roberta(path: str | None) -> TextEncoder:
     from transformers import AutoModel, AutoTokenizer
 
-    source = path or os.environ.get(ROBERTA_ENV) or "roberta-base"
-    if path is not None and not Path(path).is_dir():
-        raise DependencyError(f"roberta-base directory {path} does not exist")
+    explicit = path or os.environ.get(ROBERTA_ENV)
+    source = explicit or "roberta-base"
+    if explicit and not Path(explicit).is_dir():
+        raise DependencyError(f"roberta-base directory {explicit} does not exist",
+                              hint=f"pass the folder of a local roberta-base copy (--roberta-path or {ROBERTA_ENV})")
     _offline()
     try:
         model = AutoModel.from_pretrained(source, local_files_only=True, add_pooling_layer=False)
