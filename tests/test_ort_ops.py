@@ -125,6 +125,32 @@ def test_sparse_conv_int8():
     assert_close(out, (fs * ws) * acc.float(), spec.get("SparseConvInt8").tolerance("out", spec.FLOAT))
 
 
+def test_sparse_conv_int8_refuses_a_reduction_that_could_overflow():
+    cin = 131072  # K * Cin = 131072 > 131071: |acc| could reach 2^31
+    inputs = {"feats": torch.ones((2, cin), dtype=torch.int8), "feats_scale": torch.tensor(1.0),
+              "nbr": torch.tensor([[0], [1]], dtype=torch.int32), "weight": torch.ones((1, cin, 2), dtype=torch.int8),
+              "weight_scale": torch.ones(2)}
+    with pytest.raises(Exception, match=r"K \* Cin = 131072 is over 131071"):
+        run_op("SparseConvInt8", inputs)
+
+
+def test_sparse_conv_int8_names_an_invalid_int8_path():
+    import os
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.path.insert(0, 'tests'); import torch; from test_ort_ops import run_op\n"
+            "run_op('SparseConvInt8', {'feats': torch.zeros(2, 4, dtype=torch.int8), 'feats_scale': torch.tensor(1.0),"
+            " 'nbr': torch.zeros(2, 1, dtype=torch.int32), 'weight': torch.zeros(1, 4, 3, dtype=torch.int8),"
+            " 'weight_scale': torch.ones(3)})\n")
+    env = {**os.environ, "TSP3D_INT8_PATH": "avx1024"}
+    from pathlib import Path
+
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                       cwd=Path(__file__).resolve().parents[1])
+    assert r.returncode != 0 and "TSP3D_INT8_PATH='avx1024' is not one of auto, portable, avx2, avx512vnni" in r.stderr
+
+
 def test_sparse_conv_int8_constant_weight_packed_once_same_bits():
     """A constant weight is packed at session creation; the result must be the bits of the per-call packing."""
     c = random_coords(400, seed=8)

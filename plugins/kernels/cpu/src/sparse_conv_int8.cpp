@@ -73,7 +73,32 @@ struct Features {
   int64_t stride = 0;
 };
 
-void prepare_features(const int8_t* feats, int64_t n_in, int64_t cin, int8::Packing packing, Features* f) {
+int32_t row_sum(const int8_t* row, int64_t cin) {
+  int32_t s = 0;
+  for (int64_t ci = 0; ci < cin; ++ci) s += row[ci];
+  return s;
+}
+
+// Channel sums of the input rows the rulebook reads. A strided conv from a larger set (k1 / k2 s2) reads few of
+// them: then only those are summed (measured on base, k1 s2 128 -> 128 at 16 cm: 970 of 7835 rows).
+void sum_rows(const int8_t* feats, int64_t n_in, int64_t cin, const int32_t* nbr, int64_t entries,
+              std::vector<int32_t>* sums) {
+  if (entries < n_in) {
+    sums->assign(static_cast<size_t>(n_in), 0);
+    for (int64_t e = 0; e < entries; ++e) {
+      const int32_t i = nbr[e];
+      if (i >= 0 && i < n_in) (*sums)[i] = row_sum(feats + i * cin, cin);
+    }
+    return;
+  }
+  sums->resize(static_cast<size_t>(n_in));
+  parallel_for(n_in, 4096, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) (*sums)[i] = row_sum(feats + i * cin, cin);
+  });
+}
+
+void prepare_features(const int8_t* feats, int64_t n_in, int64_t cin, const int32_t* nbr, int64_t entries,
+                      int8::Packing packing, Features* f) {
   f->rows = feats;
   f->stride = cin;
   if (packing == int8::Packing::kWidened) return;
@@ -86,16 +111,7 @@ void prepare_features(const int8_t* feats, int64_t n_in, int64_t cin, int8::Pack
     f->rows = f->padded.data();
     f->stride = cin4;
   }
-  if (packing == int8::Packing::kOffsetQuads) {
-    f->row_sums.resize(static_cast<size_t>(n_in));
-    parallel_for(n_in, 4096, [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) {
-        int32_t s = 0;
-        for (int64_t ci = 0; ci < cin; ++ci) s += feats[i * cin + ci];
-        f->row_sums[i] = s;
-      }
-    });
-  }
+  if (packing == int8::Packing::kOffsetQuads) sum_rows(feats, n_in, cin, nbr, entries, &f->row_sums);
 }
 
 // Run the tiles with packed weights; emit(o, acc_row) gets each output row's exact accumulators.
@@ -108,7 +124,7 @@ Status accumulate(const int8_t* feats, int64_t n_in, int64_t cin, const int32_t*
   try {
     const int8::KernelInfo kern = kernel_for(w.path);
     Features f;
-    prepare_features(feats, n_in, cin, kern.packing, &f);
+    prepare_features(feats, n_in, cin, nbr, n_out * k, kern.packing, &f);
     const int64_t depth = kern.packing == int8::Packing::kWidened ? cin : f.stride / 4;
     const ConvGemm<int8_t, int32_t> gm{f.rows,        n_in,  f.stride, depth,      w.data.data(),
                                        depth * w.ldw, w.ldw, kern.mr,  kern.lanes, kern.max_nv};
