@@ -9,10 +9,11 @@ Attention: ``attention="fused"`` (default) rewrites the exported attention subgr
 instead of quadratic; the bundle on disk stays plain ONNX); ``"plain"`` runs the graph as exported. The default
 can be changed with ``TSP3D_ORT_ATTENTION=plain``. ``session_attention(sess)`` says what a session got.
 
-Threads: ``threads`` sets both ONNX Runtime's intra-op pool (standard ops) and the tsp3d kernels' own pool (session
-config entry ``tsp3d.num_threads``, read by the library when it is registered). ``None`` leaves ORT's default and
-lets the kernels use ``TSP3D_NUM_THREADS`` or all hardware threads. Spinning of ORT's idle intra-op threads is off
-by default so the two pools do not take the cores from each other.
+Threads: ``threads`` sets ONNX Runtime's intra-op pool, which runs every op, the tsp3d kernels included (they
+use the calling kernel's pool through ``KernelContext_ParallelFor`` and start no thread of their own, so sessions
+in one process compose); the session config entry ``tsp3d.num_threads`` tells the kernels how finely to split
+their work. ``None`` leaves ORT's default. Spinning of ORT's idle intra-op threads is off by default (other
+processes and sessions keep their cores).
 """
 from __future__ import annotations
 
