@@ -124,7 +124,7 @@ def test_cuda_library_exports_exactly_the_c_api(build):
 
 
 def test_trt_library_exports_only_its_entry_points(build):
-    assert _exported(_lib(build, "libtsp3d_trt.so")) == {"getCreators", "setLoggerFinder"}
+    assert _exported(_lib(build, "libtsp3d_trt.so")) == {"getCreators", "setLoggerFinder", "tsp3d_trt_take_error"}
 
 
 def test_nothing_links_libnvinfer(build):

@@ -64,8 +64,13 @@ using Owned = std::unique_ptr<T, Deleter<T>>;
 
 Engine build(TensorRT& trt, const EngineOptions& o, const std::map<std::string, std::vector<int64_t>>& shapes) {
   Owned<nvinfer1::IBuilder> builder(static_cast<nvinfer1::IBuilder*>(trt.create_builder()));
-  // Strongly typed: the exported graph's FP16/INT8 types are the precision (TensorRT 11 is always strongly typed).
+  // Strongly typed: the exported graph's FP16/INT8 types are the precision. TensorRT 11 always is, and renumbered
+  // the deprecated flag (10: kSTRONGLY_TYPED = 1; 11: 0, and bit 1 means kPREFER_JIT_PYTHON_PLUGINS).
+#if NV_TENSORRT_MAJOR >= 11
+  const uint32_t flags = 0;
+#else
   const auto flags = 1U << static_cast<uint32_t>(nvinfer1::NetworkDefinitionCreationFlag::kSTRONGLY_TYPED);
+#endif
   Owned<nvinfer1::INetworkDefinition> network(builder->createNetworkV2(flags));
   using ParserFactory = void* (*)(void*, void*, int) noexcept;
   auto make_parser = reinterpret_cast<ParserFactory>(trt.onnx_parser_factory());

@@ -72,7 +72,8 @@ class Session::Outputs final : public nvinfer1::IOutputAllocator {
   std::map<std::string, Buffer> buffers;
 };
 
-Session::Session(Engine engine) : engine_(std::move(engine)), outputs_(new Outputs) {
+Session::Session(Engine engine, TakeError take_error)
+    : engine_(std::move(engine)), outputs_(new Outputs), take_error_(take_error) {
   context_ = engine_->createExecutionContext();
   if (context_ == nullptr) throw RuntimeError("TensorRT could not create an execution context (out of GPU memory?)");
   cuda_check(cudaStreamCreate(&stream_), "cudaStreamCreate");
@@ -149,6 +150,8 @@ std::vector<Tensor> Session::infer(const std::map<std::string, Matrix>& inputs, 
     const auto t0 = std::chrono::steady_clock::now();
     if (!context_->enqueueV3(stream_)) throw RuntimeError("inference failed (see the TensorRT / tsp3d log above)");
     cuda_check(cudaStreamSynchronize(stream_), "inference");
+    char late[512] = {0};  // a plugin failure after the last size-tensor op: reported once per inference
+    if (take_error_ != nullptr && take_error_(late, sizeof(late)) != 0) throw RuntimeError(std::string(late));
     const auto t1 = std::chrono::steady_clock::now();
     if (latency_ms != nullptr) latency_ms->push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
   }

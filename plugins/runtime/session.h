@@ -22,7 +22,9 @@ struct Tensor {
 
 class Session {
  public:
-  explicit Session(Engine engine);
+  // `take_error`: the plugin library's tsp3d_trt_take_error (TensorRT::take_error), read after each inference.
+  using TakeError = int32_t (*)(char* message, size_t capacity);
+  explicit Session(Engine engine, TakeError take_error = nullptr);
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -39,6 +41,7 @@ class Session {
   cudaStream_t stream_ = nullptr;
   std::map<std::string, std::pair<void*, size_t>> input_buffers_;
   Outputs* outputs_ = nullptr;
+  TakeError take_error_ = nullptr;
 };
 
 }  // namespace runtime

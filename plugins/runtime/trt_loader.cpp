@@ -45,7 +45,9 @@ void StderrLogger::log(Severity severity, const char* msg) noexcept {
 }
 
 TensorRT::TensorRT(nvinfer1::ILogger& logger) : logger_(logger) {
-  nvinfer_ = open_first("TSP3D_NVINFER", {"libnvinfer.so.11", "libnvinfer.so.10", "libnvinfer.so"}, "libnvinfer");
+  // The major release of the headers first: interfaces change between majors (createInferRuntime refuses another).
+  nvinfer_ = open_first("TSP3D_NVINFER", {"libnvinfer.so." + std::to_string(NV_TENSORRT_MAJOR), "libnvinfer.so"},
+                        "libnvinfer");
   auto create = symbol<Factory>(nvinfer_, "createInferRuntime_INTERNAL", "libnvinfer");
   runtime_ = static_cast<nvinfer1::IRuntime*>(create(&logger_, NV_TENSORRT_VERSION));
   if (runtime_ == nullptr) {
@@ -75,6 +77,11 @@ void TensorRT::load_plugins(const std::string& path) {
     throw RuntimeError("TensorRT could not load the plugin library " + path +
                        " (missing file, unresolved CUDA libraries, or its plugins are already registered)");
   }
+  // TensorRT has it loaded: RTLD_NOLOAD hands back that handle (no second copy, same error records).
+  if (void* h = dlopen(path.c_str(), RTLD_NOW | RTLD_NOLOAD)) {
+    take_error_ = reinterpret_cast<TakeError>(dlsym(h, "tsp3d_trt_take_error"));
+    dlclose(h);  // drops only the reference taken here
+  }
 }
 
 void* TensorRT::create_builder() {
@@ -87,7 +94,7 @@ void* TensorRT::create_builder() {
 void* TensorRT::onnx_parser_factory() {
   if (onnxparser_ == nullptr) {
     onnxparser_ = open_first("TSP3D_NVONNXPARSER",
-                             {"libnvonnxparser.so.11", "libnvonnxparser.so.10", "libnvonnxparser.so"},
+                             {"libnvonnxparser.so." + std::to_string(NV_TENSORRT_MAJOR), "libnvonnxparser.so"},
                              "libnvonnxparser (needed to build an engine from ONNX)");
   }
   return symbol<void*>(onnxparser_, "createNvOnnxParser_INTERNAL", "libnvonnxparser");

@@ -38,6 +38,10 @@ class TensorRT {
   nvinfer1::IRuntime& runtime() { return *runtime_; }
   // Registers the creators of a plugin library (its getCreators entry point) with TensorRT's registry.
   void load_plugins(const std::string& path);
+  // The loaded plugin library's tsp3d_trt_take_error (a failure recorded after the last size-tensor op of an
+  // inference; read once per inference), or null when the library has none.
+  using TakeError = int32_t (*)(char* message, size_t capacity);
+  TakeError take_error() const { return take_error_; }
   // Creates a builder; needs libnvinfer's builder entry (always there) - the ONNX parser is loaded separately.
   void* create_builder();
   // The ONNX parser factory (createNvOnnxParser_INTERNAL), loaded on first use; throws when absent.
@@ -49,6 +53,7 @@ class TensorRT {
   nvinfer1::ILogger& logger_;
   void* nvinfer_ = nullptr;
   void* onnxparser_ = nullptr;
+  TakeError take_error_ = nullptr;
   nvinfer1::IRuntime* runtime_ = nullptr;
 };
 

@@ -166,7 +166,7 @@ int main(int argc, char** argv) {
     const std::string tname = a.text_input.empty() ? "text_feats" : a.text_input;
     std::map<std::string, std::vector<int64_t>> first{{pname, {points.rows, points.cols}},
                                                       {tname, {text.rows, text.cols}}};
-    Session session(load_or_build_engine(*trt, o, first));
+    Session session(load_or_build_engine(*trt, o, first), trt->take_error());
     const std::vector<std::string> inputs = session.input_names();
     const std::string p_in = pick_input(inputs, a.points_input, "point", 0);
     const std::string t_in = pick_input(inputs, a.text_input, "text", 1);

@@ -9,7 +9,7 @@ namespace trt {
 using nvinfer1::DimensionOperation;
 
 const Schema& AppendMissingPlugin::schema() {
-  static const Schema s{{"capacity", FieldKind::kInt, false, 0.0}};
+  static const Schema s{{"capacity", FieldKind::kInt, false, 0.0}, {kOptRowsField, FieldKind::kInt, false, 0.0, true}};
   return s;
 }
 
@@ -32,12 +32,11 @@ void AppendMissingPlugin::output_shapes(const DimsExprs* in, int32_t, DimsExprs*
   expect_extent(in[kCoordsB], 1, 4, "coords_b [Nb, 4]");
   const IDimensionExpr* na = in[kCoordsA].d[0];
   const IDimensionExpr* nb = in[kCoordsB].d[0];
-  const auto* rows = declare_rows(b, kRowsOut, capacity_, b.operation(DimensionOperation::kSUM, *na, *nb), {na, nb},
-                                  where());
-  // Mb <= Nb, and Mb <= capacity since the kernel writes nothing when Na + Mb > capacity.
-  const IDimensionExpr* added_natural =
-      capacity_ > 0 ? b.operation(DimensionOperation::kMIN, *nb, *b.constant(capacity_)) : nb;
-  const auto* added = declare_rows(b, kAddedOut, 0, added_natural, {na, nb}, where());
+  const int32_t opt = attrs_.get_int(kOptRowsField);  // typical Na + Mb
+  const auto* rows = declare_rows(b, kRowsOut, capacity_, opt, b.operation(DimensionOperation::kSUM, *na, *nb),
+                                  {na, nb}, where());
+  // Mb <= min(Nb, capacity): the kernel writes nothing when Na + Mb > capacity. Tuned for the same count.
+  const auto* added = declare_rows(b, kAddedOut, capacity_, opt, nb, {na, nb}, where());
   out[kCoordsOut].nbDims = 2;
   out[kCoordsOut].d[0] = rows;
   out[kCoordsOut].d[1] = b.constant(4);
@@ -74,7 +73,7 @@ bool AppendMissingPlugin::run(const PluginTensorDesc* in, const PluginTensorDesc
       launched("size tensor", tsp3d_cuda_size_from_count(count_slot(ws), status_slot(ws), na,
                                                          static_cast<int32_t*>(outputs[kAddedOut]), stream));
   if (!sizes_ok) return false;
-  return finished(ws, stream, true, [&](const DeviceResult& r) -> std::string {
+  return finished(ws, stream, [&](const DeviceResult& r) -> std::string {
     if (r.status == code(Status::kCapacityExceeded)) {
       return std::to_string(r.count) + " rows (" + std::to_string(na) + " + " + std::to_string(r.count - na) +
              " appended), over the attribute capacity=" + std::to_string(capacity_) + " (raise it)";

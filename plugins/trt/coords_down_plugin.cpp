@@ -6,7 +6,8 @@ namespace tsp3d {
 namespace trt {
 
 const Schema& CoordsDownPlugin::schema() {
-  static const Schema s{{"stride", FieldKind::kInt, true, 0.0}, {"capacity", FieldKind::kInt, false, 0.0}};
+  static const Schema s{{"stride", FieldKind::kInt, true, 0.0}, {"capacity", FieldKind::kInt, false, 0.0},
+                        {kOptRowsField, FieldKind::kInt, false, 0.0, true}};
   return s;
 }
 

@@ -26,7 +26,7 @@ void CoordsResamplePlugin::output_shapes(const DimsExprs* in, int32_t, DimsExprs
   if (natural_factor() != 1) {
     natural = b.operation(nvinfer1::DimensionOperation::kPROD, *b.constant(natural_factor()), *natural);
   }
-  const auto* rows = declare_rows(b, kSizeOut, capacity_, natural, {in[kCoords].d[0]}, where());
+  const auto* rows = declare_rows(b, kSizeOut, capacity_, attrs_.get_int(kOptRowsField), natural, {in[kCoords].d[0]}, where());
   out[kCoordsOut].nbDims = 2;
   out[kCoordsOut].d[0] = rows;
   out[kCoordsOut].d[1] = b.constant(4);
@@ -55,7 +55,7 @@ bool CoordsResamplePlugin::run(const PluginTensorDesc* in, const PluginTensorDes
                                                           static_cast<int32_t*>(outputs[kSizeOut]), stream))) {
     return false;
   }
-  return finished(ws, stream, true, [&](const DeviceResult& r) -> std::string {
+  return finished(ws, stream, [&](const DeviceResult& r) -> std::string {
     if (r.status == code(Status::kCapacityExceeded)) {
       return std::to_string(r.count) + " output sites from " + std::to_string(n) +
              " inputs, over the attribute capacity=" + std::to_string(capacity_) + " (raise it)";

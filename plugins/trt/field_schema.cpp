@@ -139,6 +139,7 @@ const nvinfer1::PluginFieldCollection* Attributes::serialize() {
   fields_.clear();
   for (size_t j = 0; j < schema_->size(); ++j) {
     const FieldSpec& s = (*schema_)[j];
+    if (s.build_hint) continue;  // only the build reads it
     if (s.kind == FieldKind::kInt) {
       fields_.emplace_back(s.name, &ints_[j], PluginFieldType::kINT32, 1);
     } else {

@@ -1,7 +1,8 @@
 // Versioned attribute schemas: one table per op (name, type, default) that matches export/opset_spec.py. The
 // creator advertises the table (getFieldNames); parsing refuses unknown fields, repeated fields, wrong types and
-// lengths, missing required fields and another schema version; serialization writes every attribute plus the
-// field `schema_version`, so an engine made with another schema fails to deserialize with a message.
+// lengths, missing required fields and another schema version; serialization writes every attribute (build hints
+// excepted) plus the field `schema_version`, so an engine made with another schema fails to deserialize with a
+// message.
 #pragma once
 
 #include <cstdint>
@@ -24,7 +25,13 @@ struct FieldSpec {
   FieldKind kind;
   bool required;         // no default in the opset: a node without it is refused
   double default_value;  // used when not required and absent
+  // A TensorRT build hint, not an opset attribute: optional, only read while building (getOutputShapes), never
+  // serialized. `tsp3d build-engine` writes it into the ONNX it hands to the parser (tsp3d/engine/trt_hints.py).
+  bool build_hint = false;
 };
+
+// The auto-tuning row count of a data-dependent op (IExprBuilder::declareSizeTensor's `opt`); 0 = none given.
+constexpr const char* kOptRowsField = "opt_rows";
 
 using Schema = std::vector<FieldSpec>;
 

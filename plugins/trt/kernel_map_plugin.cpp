@@ -63,9 +63,7 @@ bool KernelMapPlugin::run(const PluginTensorDesc* in, const PluginTensorDesc*, c
                                           offset_stride_, transposed_, static_cast<int32_t*>(outputs[kNbrOut]),
                                           status_slot(ws), kernel_workspace(ws), bytes, stream);
   if (!launched("launch", s)) return false;
-  return finished(ws, stream, false, [&](const DeviceResult& r) -> std::string {
-    return r.status == code(Status::kDuplicateCoord) ? "in_coords must not repeat a coordinate" : "";
-  });
+  return recorded(ws, stream);  // read at the next size-tensor op or by tsp3d_trt_take_error
 }
 
 }  // namespace trt

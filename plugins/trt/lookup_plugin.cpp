@@ -46,9 +46,7 @@ bool LookupPlugin::run(const PluginTensorDesc* in, const PluginTensorDesc*, cons
                                       static_cast<int32_t*>(outputs[kIdxOut]), status_slot(ws), kernel_workspace(ws),
                                       bytes, stream);
   if (!launched("launch", s)) return false;
-  return finished(ws, stream, false, [&](const DeviceResult& r) -> std::string {
-    return r.status == code(Status::kDuplicateCoord) ? "table must not repeat a coordinate" : "";
-  });
+  return recorded(ws, stream);  // read at the next size-tensor op or by tsp3d_trt_take_error
 }
 
 }  // namespace trt

@@ -1,5 +1,7 @@
 #include "op_helpers.h"
 
+#include <algorithm>
+
 #include "tsp3d/c_api_cuda.h"
 
 namespace tsp3d {
@@ -29,21 +31,41 @@ void expect_extent(const DimsExprs& d, int32_t axis, int64_t value, const char* 
   }
 }
 
-const IDimensionExpr* declare_rows(IExprBuilder& b, int32_t size_index, int32_t capacity,
+namespace {
+
+// min(capacity, natural), folded when both are constants.
+const IDimensionExpr* capped(IExprBuilder& b, int32_t capacity, const IDimensionExpr* natural) {
+  if (capacity <= 0) return natural;
+  if (natural->isConstant()) return b.constant(std::min<int64_t>(capacity, natural->getConstantValue()));
+  return b.operation(nvinfer1::DimensionOperation::kMIN, *b.constant(capacity), *natural);
+}
+
+bool any_size_tensor(std::initializer_list<const IDimensionExpr*> inputs) {
+  for (const IDimensionExpr* in : inputs) {
+    if (in->isSizeTensor()) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+const IDimensionExpr* declare_rows(IExprBuilder& b, int32_t size_index, int32_t capacity, int32_t opt_rows,
                                    const IDimensionExpr* natural, std::initializer_list<const IDimensionExpr*> inputs,
                                    const std::string& where_prefix) {
-  const IDimensionExpr* upper = capacity > 0 ? b.constant(capacity) : natural;
-  const IDimensionExpr* opt = upper;
-  if (capacity <= 0 && !natural->isConstant()) {
-    for (const IDimensionExpr* in : inputs) {
-      if (in->isSizeTensor()) {
-        log(nvinfer1::ILogger::Severity::kWARNING,
-            where_prefix + ": its input rows are data-dependent and it has no positive 'capacity'; TensorRT tunes "
-                           "the layers after it for 1 row");
-        opt = b.constant(1);
-        break;
-      }
-    }
+  TSP3D_VALIDATE(opt_rows >= 0, where_prefix << ": field 'opt_rows' must be >= 0, got " << opt_rows);
+  const IDimensionExpr* upper = capped(b, capacity, natural);
+  const IDimensionExpr* opt = nullptr;
+  if (opt_rows > 0) {
+    opt = b.constant(capacity > 0 ? std::min(opt_rows, capacity) : opt_rows);
+  } else if (capacity > 0) {
+    opt = natural->isConstant() ? upper : b.constant(capacity);
+  } else if (natural->isConstant() || !any_size_tensor(inputs)) {
+    opt = natural;
+  } else {
+    log(nvinfer1::ILogger::Severity::kWARNING,
+        where_prefix + ": its input rows are data-dependent and it has no positive 'capacity'; TensorRT tunes "
+                       "the layers after it for 1 row");
+    opt = b.constant(1);
   }
   TSP3D_VALIDATE(upper != nullptr && opt != nullptr, "could not build the row bound");
   const IDimensionExpr* rows = b.declareSizeTensor(size_index, *opt, *upper);

@@ -29,11 +29,12 @@ void expect_rank(const DimsExprs& d, int32_t rank, const char* what);
 void expect_extent(const DimsExprs& d, int32_t axis, int64_t value, const char* what);
 
 // A data-dependent row count: declares output `size_index` (a 0-D int32 size tensor) with the upper bound
-// `capacity` when it is positive, else the op's natural bound (an expression of the input rows `inputs`).
-// The auto-tuning value must not depend on a size tensor: it is the capacity, or the natural bound when no input
-// row count is itself a size tensor, else 1 (with a warning: chained data-dependent ops should have capacities).
+// min(capacity, natural) when `capacity` is positive, else the op's natural bound (an expression of the input rows
+// `inputs`). The auto-tuning value (which must not depend on a size tensor) is `opt_rows` (the bundle's typical
+// count, a build hint) capped by the capacity when given; else the capacity; else the natural bound when no input
+// row count is a size tensor; else 1 (with a warning: chained data-dependent ops should have capacities).
 // Returns the row-count expression.
-const IDimensionExpr* declare_rows(IExprBuilder& b, int32_t size_index, int32_t capacity,
+const IDimensionExpr* declare_rows(IExprBuilder& b, int32_t size_index, int32_t capacity, int32_t opt_rows,
                                    const IDimensionExpr* natural, std::initializer_list<const IDimensionExpr*> inputs,
                                    const std::string& where_prefix);
 void set_scalar(DimsExprs& d);

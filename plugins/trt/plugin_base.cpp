@@ -8,7 +8,8 @@ namespace trt {
 using nvinfer1::PluginCapabilityType;
 
 PluginBase::PluginBase(const char* op, std::string node, Attributes attrs)
-    : op_(op), node_(std::move(node)), where_(trt::where(op, node_)), attrs_(std::move(attrs)) {}
+    : op_(op), node_(std::move(node)), where_(trt::where(op, node_)), attrs_(std::move(attrs)),
+      node_id_(trt::node_id(where_)) {}
 
 nvinfer1::IPluginCapability* PluginBase::getCapabilityInterface(PluginCapabilityType type) noexcept {
   switch (type) {
@@ -123,9 +124,12 @@ nvinfer1::IPluginV3* PluginBase::clone() noexcept {
   }
 }
 
-nvinfer1::IPluginV3* PluginBase::attachToContext(nvinfer1::IPluginResourceContext*) noexcept {
+nvinfer1::IPluginV3* PluginBase::attachToContext(nvinfer1::IPluginResourceContext* context) noexcept {
   try {
-    return copy();
+    PluginBase* p = copy();
+    p->context_key_ = context;  // plugins of one execution context share one error record
+    p->record_.reset();
+    return p;
   } catch (const std::exception& e) {
     report(where_, "attachToContext", e);
     return nullptr;
@@ -143,6 +147,11 @@ const nvinfer1::PluginFieldCollection* PluginBase::getFieldsToSerialize() noexce
 
 bool PluginBase::launched(const char* what, int32_t status) const {
   return report_launch(where_, what, status) == 0;
+}
+
+bool PluginBase::recorded(void* ws, cudaStream_t stream) {
+  if (!record_) record_ = record_for(context_key_);
+  return launched("error record", tsp3d_cuda_record_error(status_slot(ws), record_->device(), node_id_, stream));
 }
 
 std::string status_text(int32_t status) { return tsp3d_cuda_status_string(status); }

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "NvInferRuntime.h"
+#include "error_record.h"
 #include "field_schema.h"
 #include "plugin_utils.h"
 
@@ -92,15 +93,22 @@ class PluginBase : public nvinfer1::IPluginV3,
   // Helpers for the ops.
   void check_inputs(int32_t nb_inputs) const;
   bool launched(const char* what, int32_t status) const;  // false (logged) when the launch call failed
-  // Waits for the stream and reads the kernel's status (and count). On a kernel error logs
-  // "<where>: <status text>[; <detail(result)>]" and returns false.
+  // Ops without a size tensor: queues the kernel status into the context's error record; no host wait
+  // (error_record.h). False (logged) only when that launch failed.
+  bool recorded(void* ws, cudaStream_t stream);
+  // Ops with a size tensor: records the status, then waits for the stream once and reads the record (and the
+  // count). A failure of this node logs "<where>: <status text>[; <detail(result)>]", an earlier node's failure
+  // "<its where>: <status text>"; both return false.
   template <typename Detail>
-  bool finished(void* ws, cudaStream_t stream, bool with_count, Detail detail) const {
+  bool finished(void* ws, cudaStream_t stream, Detail detail) {
+    if (!recorded(ws, stream)) return false;
     DeviceResult r;
-    if (check_kernel_result(where_, status_slot(ws), with_count ? count_slot(ws) : nullptr, stream, &r)) return true;
-    if (r.status != 0) {
+    if (read_record(where_, record_->device(), count_slot(ws), stream, &r)) return true;
+    if (r.status != 0 && r.node == node_id_) {
       const std::string extra = detail(r);
       log_error(where_ + ": " + status_text(r.status) + (extra.empty() ? "" : "; " + extra));
+    } else if (r.status != 0) {
+      log_error(node_where(r.node) + ": " + status_text(r.status) + " (reported at " + where_ + ")");
     }
     return false;
   }
@@ -110,6 +118,9 @@ class PluginBase : public nvinfer1::IPluginV3,
   std::string where_;
   Attributes attrs_;
   int32_t nb_inputs_ = -1;  // known after configurePlugin / onShapeChange (optional inputs)
+  int32_t node_id_ = 0;
+  const void* context_key_ = nullptr;      // the IPluginResourceContext of attachToContext (null while building)
+  std::shared_ptr<DeviceRecord> record_;  // acquired at the first enqueue
 };
 
 }  // namespace trt

@@ -1,11 +1,17 @@
 // The library's only entry points (see exports.map): TensorRT calls getCreators when it loads the library
 // (IPluginRegistry::loadLibrary, trtexec --dynamicPlugins, Polygraphy --plugins) and setLoggerFinder to hand over
-// its logger. Nothing registers itself at load time. Adding an op = one line in the list below.
+// its logger; a runtime calls tsp3d_trt_take_error once per inference (error_record.h). Nothing registers itself at
+// load time. Adding an op = one line in the list below.
+#include <algorithm>
+#include <cstring>
+#include <string>
+
 #include "append_missing_plugin.h"
 #include "coords_down_plugin.h"
 #include "coords_up_plugin.h"
 #include "kernel_map_plugin.h"
 #include "lookup_plugin.h"
+#include "error_record.h"
 #include "plugin_creator.h"
 #include "prune_plugin.h"
 #include "sparse_conv_int8_plugin.h"
@@ -37,4 +43,22 @@ extern "C" __attribute__((visibility("default"))) nvinfer1::IPluginCreatorInterf
   };
   nb_creators = static_cast<int32_t>(sizeof(creators) / sizeof(creators[0]));
   return creators;
+}
+
+// The first plugin failure not yet reported (one that happened after the last size-tensor op of an inference):
+// returns its tsp3d status (0: none) and writes "<Op> node '<name>': <status>" (NUL-terminated, truncated to
+// `capacity` bytes) to `message` when it is not null. Synchronous; call it after the inference's stream is done.
+extern "C" __attribute__((visibility("default"))) int32_t tsp3d_trt_take_error(char* message, size_t capacity) {
+  try {
+    std::string text;
+    const int32_t status = take_first_error(&text);
+    if (message != nullptr && capacity > 0) {
+      const size_t n = std::min(text.size(), capacity - 1);
+      std::memcpy(message, text.data(), n);
+      message[n] = '\0';
+    }
+    return status;
+  } catch (const std::exception&) {
+    return -1;
+  }
 }

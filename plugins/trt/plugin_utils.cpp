@@ -41,23 +41,28 @@ void report(const std::string& where_prefix, const char* method, const std::exce
   log_error(where_prefix + ": " + method + ": " + e.what());
 }
 
-bool check_kernel_result(const std::string& where_prefix, const void* status_dev, const void* count_dev,
-                         cudaStream_t stream, DeviceResult* result) {
+bool read_record(const std::string& where_prefix, int32_t* record_dev, const void* count_dev, cudaStream_t stream,
+                 DeviceResult* result) {
   cudaStreamCaptureStatus capture = cudaStreamCaptureStatusNone;
   if (cudaStreamIsCapturing(stream, &capture) == cudaSuccess && capture != cudaStreamCaptureStatusNone) {
     log_error(where_prefix + ": cannot run inside CUDA graph capture (the plugin reads its error status on the host)");
     return false;
   }
-  cudaError_t err = cudaMemcpyAsync(&result->status, status_dev, sizeof(int32_t), cudaMemcpyDeviceToHost, stream);
+  int32_t record[2] = {0, 0};
+  cudaError_t err = cudaMemcpyAsync(record, record_dev, sizeof(record), cudaMemcpyDeviceToHost, stream);
   if (err == cudaSuccess && count_dev != nullptr) {
     err = cudaMemcpyAsync(&result->count, count_dev, sizeof(int64_t), cudaMemcpyDeviceToHost, stream);
   }
-  if (err == cudaSuccess) err = cudaStreamSynchronize(stream);
+  if (err == cudaSuccess) err = cudaStreamSynchronize(stream);  // the one host wait of this plugin call
   if (err != cudaSuccess) {
     log_error(where_prefix + ": CUDA error: " + cudaGetErrorString(err));
     return false;
   }
-  return result->status == 0;
+  result->status = record[0];
+  result->node = record[1];
+  if (result->status == 0) return true;
+  cudaMemsetAsync(record_dev, 0, sizeof(record), stream);  // reported once; the inference stops here
+  return false;
 }
 
 int32_t report_launch(const std::string& where_prefix, const char* what, int32_t status) {

@@ -40,17 +40,20 @@ std::string where(const char* op, const std::string& node);
 // For catch blocks of noexcept overrides.
 void report(const std::string& where_prefix, const char* method, const std::exception& e);
 
-// Device-side results of one kernel launch, copied back after the stream has run.
+// Device-side results read back after the stream has run: the context's first failure (status, node id) and
+// this launch's row count.
 struct DeviceResult {
   int32_t status = 0;
+  int32_t node = 0;
   int64_t count = 0;
 };
 
-// Waits for `stream`, reads the kernel's status (and count when count_dev is not null). Returns false and logs
-// "<where>: <status>; <detail>" when the kernel reported an error. Refuses CUDA graph capture: the check needs
-// the host to read the status (and TensorRT does not capture graphs with data-dependent shapes anyway).
-bool check_kernel_result(const std::string& where_prefix, const void* status_dev, const void* count_dev,
-                         cudaStream_t stream, DeviceResult* result);
+// Waits for `stream` once and reads the error record (int32 [2]) and the count. Returns true when the record
+// holds no failure; on a failure clears the record (the inference fails here) and returns false; a CUDA error is
+// logged. Refuses CUDA graph capture: the host must read the record (and TensorRT does not capture graphs with
+// data-dependent shapes anyway).
+bool read_record(const std::string& where_prefix, int32_t* record_dev, const void* count_dev, cudaStream_t stream,
+                 DeviceResult* result);
 
 // Logs "<where>: <what> (<status string>)" for a host-side status from the kernel API; returns the status.
 int32_t report_launch(const std::string& where_prefix, const char* what, int32_t status);

@@ -10,7 +10,8 @@ const Schema& PrunePlugin::schema() {
   static const Schema s{{"threshold", FieldKind::kFloat, true, 0.0},
                         {"mode", FieldKind::kInt, false, 0.0},
                         {"min_keep", FieldKind::kInt, false, 1.0},
-                        {"capacity", FieldKind::kInt, false, 0.0}};
+                        {"capacity", FieldKind::kInt, false, 0.0},
+                        {kOptRowsField, FieldKind::kInt, false, 0.0, true}};
   return s;
 }
 
@@ -34,7 +35,7 @@ void PrunePlugin::output_types(DataType* out, int32_t, const DataType* in, int32
 
 void PrunePlugin::output_shapes(const DimsExprs* in, int32_t, DimsExprs* out, int32_t, IExprBuilder& b) const {
   expect_rank(in[kScores], 1, "scores [N]");
-  const auto* rows = declare_rows(b, kSizeOut, capacity_, in[kScores].d[0], {in[kScores].d[0]}, where());
+  const auto* rows = declare_rows(b, kSizeOut, capacity_, attrs_.get_int(kOptRowsField), in[kScores].d[0], {in[kScores].d[0]}, where());
   out[kIdxOut].nbDims = 1;
   out[kIdxOut].d[0] = rows;
   set_scalar(out[kSizeOut]);
@@ -67,7 +68,7 @@ bool PrunePlugin::run(const PluginTensorDesc* in, const PluginTensorDesc*, const
                                                           static_cast<int32_t*>(outputs[kSizeOut]), stream))) {
     return false;
   }
-  return finished(ws, stream, true, [this](const DeviceResult& r) -> std::string {
+  return finished(ws, stream, [this](const DeviceResult& r) -> std::string {
     if (r.status == code(Status::kCapacityExceeded)) {
       return std::to_string(r.count) + " rows kept, over the attribute capacity=" + std::to_string(capacity_) +
              " (raise it)";

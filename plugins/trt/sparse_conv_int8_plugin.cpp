@@ -75,9 +75,7 @@ bool SparseConvInt8Plugin::run(const PluginTensorDesc* in, const PluginTensorDes
       has_bias ? static_cast<const float*>(inputs[kBias]) : nullptr, activation_, static_cast<float*>(outputs[kOut]),
       status_slot(ws), kernel_workspace(ws), bytes, stream);
   if (!launched("launch", s)) return false;
-  return finished(ws, stream, false, [&](const DeviceResult&) -> std::string {
-    return "nbr holds a row >= the " + std::to_string(z.n_in) + " rows of feats";
-  });
+  return recorded(ws, stream);  // read at the next size-tensor op or by tsp3d_trt_take_error
 }
 
 }  // namespace trt

@@ -103,9 +103,7 @@ bool SparseConvPlugin::run(const PluginTensorDesc* in, const PluginTensorDesc*, 
                                    bytes, stream);
   }
   if (!launched("launch", s)) return false;
-  return finished(ws, stream, false, [&](const DeviceResult&) -> std::string {
-    return "nbr holds a row >= the " + std::to_string(z.n_in) + " rows of feats";
-  });
+  return recorded(ws, stream);  // read at the next size-tensor op or by tsp3d_trt_take_error
 }
 
 }  // namespace trt

@@ -56,9 +56,7 @@ bool SparseMaxPoolPlugin::run(const PluginTensorDesc* in, const PluginTensorDesc
                                            static_cast<uint16_t*>(outputs[kOut]), status_slot(ws),
                                            kernel_workspace(ws), bytes, stream);
   if (!launched("launch", s)) return false;
-  return finished(ws, stream, false, [&](const DeviceResult&) -> std::string {
-    return "nbr holds a row >= the " + std::to_string(n_in) + " rows of feats";
-  });
+  return recorded(ws, stream);  // read at the next size-tensor op or by tsp3d_trt_take_error
 }
 
 }  // namespace trt

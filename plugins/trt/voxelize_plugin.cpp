@@ -11,7 +11,8 @@ namespace trt {
 const Schema& VoxelizePlugin::schema() {
   static const Schema s{{"voxel_size", FieldKind::kFloat, true, 0.0},
                         {"batch", FieldKind::kInt, false, 0.0},
-                        {"capacity", FieldKind::kInt, false, 0.0}};
+                        {"capacity", FieldKind::kInt, false, 0.0},
+                        {kOptRowsField, FieldKind::kInt, false, 0.0, true}};
   return s;
 }
 
@@ -37,7 +38,7 @@ void VoxelizePlugin::output_shapes(const DimsExprs* in, int32_t, DimsExprs* out,
     TSP3D_VALIDATE(in[kPoints].d[1]->getConstantValue() >= 3,
                    "points [N, D] needs D >= 3 (x, y, z), got D = " << in[kPoints].d[1]->getConstantValue());
   }
-  const auto* rows = declare_rows(b, kSizeOut, capacity_, in[kPoints].d[0], {in[kPoints].d[0]}, where());
+  const auto* rows = declare_rows(b, kSizeOut, capacity_, attrs_.get_int(kOptRowsField), in[kPoints].d[0], {in[kPoints].d[0]}, where());
   out[kCoordsOut].nbDims = 2;
   out[kCoordsOut].d[0] = rows;
   out[kCoordsOut].d[1] = b.constant(4);
@@ -70,7 +71,7 @@ bool VoxelizePlugin::run(const PluginTensorDesc* in, const PluginTensorDesc*, co
                                                           static_cast<int32_t*>(outputs[kSizeOut]), stream))) {
     return false;
   }
-  return finished(ws, stream, true, [&](const DeviceResult& r) -> std::string {
+  return finished(ws, stream, [&](const DeviceResult& r) -> std::string {
     if (r.status == code(Status::kCapacityExceeded)) {
       return std::to_string(r.count) + " voxels from " + std::to_string(n) + " points, over the attribute capacity=" +
              std::to_string(capacity_) + " (raise it, or use a larger voxel_size)";

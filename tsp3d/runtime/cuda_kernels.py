@@ -54,6 +54,7 @@ SIGNATURES = {
     "tsp3d_cuda_prune_f32": [_p, _i64, _f32, _i32, _i64, _i64, _p, _p, _p] + _WS,
     "tsp3d_cuda_prune_f16": [_p, _i64, _f32, _i32, _i64, _i64, _p, _p, _p] + _WS,
     "tsp3d_cuda_size_from_count": [_p, _p, _i64, _p, _p],
+    "tsp3d_cuda_record_error": [_p, _p, _i32, _p],
 }
 
 

@@ -90,13 +90,34 @@ def _make_allocator(trt):
     return OutputAllocator()
 
 
+def plugin_error_reader(plugin: Path):
+    """A function returning the plugin library's deferred failure as text (None when there was none).
+
+    The plugins without a size tensor record their failures on the device instead of waiting for the GPU; the ones
+    after the last size-tensor op of an inference are read here, once per inference (``tsp3d_trt_take_error``,
+    plugins/trt/error_record.h). The library is the one TensorRT loaded: dlopen hands back the same handle.
+    """
+    import ctypes
+
+    take = ctypes.CDLL(str(plugin)).tsp3d_trt_take_error
+    take.argtypes, take.restype = [ctypes.c_char_p, ctypes.c_size_t], ctypes.c_int32
+
+    def read() -> str | None:
+        buf = ctypes.create_string_buffer(512)
+        if take(buf, len(buf)) == 0:
+            return None
+        return buf.value.decode(errors="replace") or "a tsp3d plugin failed"
+
+    return read
+
+
 class _Engine:
     """One deserialized engine with its execution context."""
 
-    def __init__(self, trt, runtime, logger, path: Path):
+    def __init__(self, trt, runtime, logger, path: Path, take_error=lambda: None):
         if not path.is_file():
             raise InputFileError(f"engine {path} does not exist")
-        self.trt, self.logger, self.path = trt, logger, path
+        self.trt, self.logger, self.path, self.take_error = trt, logger, path, take_error
         self.engine = runtime.deserialize_cuda_engine(path.read_bytes())
         if self.engine is None:
             raise ModelFormatError(f"cannot deserialize {path}: {'; '.join(logger.errors[-3:]) or 'unknown error'}",
@@ -146,8 +167,9 @@ class _Engine:
         self.logger.errors.clear()
         ok = ctx.execute_async_v3(stream.cuda_stream)
         stream.synchronize()
-        if not ok:
-            msg = "; ".join(self.logger.errors[-3:]) or "enqueue failed"
+        late = self.take_error()  # a plugin failure after the last size-tensor op (read once per inference)
+        if not ok or late:
+            msg = "; ".join(self.logger.errors[-3:] + ([late] if late else [])) or "enqueue failed"
             if "capacity" in msg.lower():
                 raise CapacityError(f"TensorRT: {msg}", hint="re-export with a larger --capacity and rebuild")
             raise Tsp3dError(f"TensorRT execution of {self.path.name} failed: {msg}")
@@ -195,7 +217,8 @@ class TensorRTRuntime(Runtime):
             check_engine_manifest(trt, Path(p), plugin, capability)
         trt.get_plugin_registry().load_library(str(plugin))
         runtime = trt.Runtime(self.logger)
-        loaded = [_Engine(trt, runtime, self.logger, Path(p)) for p in engines]
+        take_error = plugin_error_reader(plugin)
+        loaded = [_Engine(trt, runtime, self.logger, Path(p), take_error) for p in engines]
         self.engines = {e.role: e for e in loaded}
         if len(self.engines) != len(loaded):
             raise InputFileError(f"two engines with the same role: {[e.role for e in loaded]}")

@@ -45,10 +45,23 @@ __global__ void size_from_count_kernel(const int64_t* count, const int32_t* stat
   const int64_t rows = *count - subtract;
   *size_out = (*status == 0 && rows >= 0 && rows <= kMaxRows) ? static_cast<int32_t>(rows) : 0;
 }
+
+__global__ void record_error_kernel(const int32_t* status, int32_t* record, int32_t node) {
+  if (blockIdx.x != 0 || threadIdx.x != 0) return;
+  const int32_t s = *status;
+  if (s != 0 && atomicCAS(&record[0], 0, s) == 0) record[1] = node;
+}
 }  // namespace
 
 }  // namespace cuda
 }  // namespace tsp3d
+
+extern "C" int32_t tsp3d_cuda_record_error(const int32_t* status, int32_t* record, int32_t node,
+                                           cudaStream_t stream) {
+  if (status == nullptr || record == nullptr) return tsp3d::cuda::invalid();
+  tsp3d::cuda::record_error_kernel<<<1, 1, 0, stream>>>(status, record, node);
+  return tsp3d::cuda::launch_status();
+}
 
 extern "C" int32_t tsp3d_cuda_size_from_count(const int64_t* count, const int32_t* status, int64_t subtract,
                                               int32_t* size_out, cudaStream_t stream) {

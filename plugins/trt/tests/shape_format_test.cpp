@@ -42,7 +42,8 @@ void test_voxelize_shapes() {
   CHECK_EQ(s.out[2].nbDims, 0);
   CHECK_EQ(s.b.declared().size(), size_t{1});
   CHECK_EQ(s.b.declared()[0].output_index, 2);
-  CHECK_EQ(s.b.declared()[0].upper, std::string("5000"));
+  CHECK_EQ(s.b.declared()[0].upper, std::string("min(5000,N)"));  // min(capacity, natural)
+  CHECK_EQ(s.b.declared()[0].opt, std::string("5000"));
 
   Fields natural;
   natural.f32("voxel_size", 0.05f);
@@ -110,8 +111,62 @@ void test_append_missing_shapes() {
   t.add({t.b.symbol("Na"), t.b.value(4)});
   t.add({t.b.symbol("Nb"), t.b.value(4)});
   CHECK_EQ(t.run(capped.get()), 0);
-  CHECK_EQ(t.b.declared()[0].upper, std::string("100"));
-  CHECK_EQ(t.b.declared()[1].upper, std::string("min(Nb,100)"));
+  CHECK_EQ(t.b.declared()[0].upper, std::string("min(100,Na+Nb)"));
+  CHECK_EQ(t.b.declared()[0].opt, std::string("100"));
+  CHECK_EQ(t.b.declared()[1].upper, std::string("min(100,Nb)"));
+
+  Fields hinted;  // the bundle's typical count tunes both size tensors
+  hinted.i32("capacity", 100).i32("opt_rows", 40);
+  Plugin typical = create("AppendMissing", hinted);
+  Shapes h;
+  h.add({h.b.symbol("Na", true), h.b.value(4)});
+  h.add({h.b.symbol("Nb", true), h.b.value(4)});
+  CHECK_EQ(h.run(typical.get()), 0);
+  CHECK_EQ(h.b.declared()[0].opt, std::string("40"));
+  CHECK_EQ(h.b.declared()[1].opt, std::string("40"));
+}
+
+// Upper bound min(capacity, natural) and the auto-tuning value from the opt_rows hint, capped by the capacity.
+void test_tight_bounds_and_opt_hint() {
+  Fields f;
+  f.i32("stride", 4).i32("capacity", 8192).i32("opt_rows", 3000);
+  Plugin up = create("CoordsUp", f);
+  Shapes s;
+  s.add({s.b.symbol("M", true), s.b.value(4)});
+  CHECK_EQ(s.run(up.get()), 0);
+  CHECK_EQ(s.b.declared()[0].upper, std::string("min(8192,27*M)"));
+  CHECK_EQ(s.b.declared()[0].opt, std::string("3000"));
+
+  Shapes constant;  // natural bound known at build time: folded
+  constant.add({constant.b.value(100), constant.b.value(4)});
+  CHECK_EQ(constant.run(up.get()), 0);
+  CHECK_EQ(constant.b.declared()[0].upper, std::string("2700"));
+
+  Fields over;  // a hint above the capacity is capped
+  over.f32("threshold", 0.5f).i32("capacity", 500).i32("opt_rows", 900);
+  Plugin prune = create("Prune", over);
+  Shapes p;
+  p.add({p.b.symbol("N", true)});
+  CHECK_EQ(p.run(prune.get()), 0);
+  CHECK_EQ(p.b.declared()[0].upper, std::string("min(500,N)"));
+  CHECK_EQ(p.b.declared()[0].opt, std::string("500"));
+
+  Fields capped;  // capacity, no hint: tuned for the capacity (opt must not depend on a size tensor)
+  capped.f32("threshold", 0.5f).i32("capacity", 500);
+  Plugin plain = create("Prune", capped);
+  Shapes q;
+  q.add({q.b.symbol("N", true)});
+  CHECK_EQ(q.run(plain.get()), 0);
+  CHECK_EQ(q.b.declared()[0].opt, std::string("500"));
+
+  Fields negative;
+  negative.f32("threshold", 0.5f).i32("opt_rows", -1);
+  Plugin bad = create("Prune", negative);
+  Shapes r;
+  r.add({r.b.symbol("N")});
+  logs().clear();
+  CHECK_EQ(r.run(bad.get()), -1);
+  CHECK(logs().error_has({"Prune node 'node_0'", "opt_rows"}));
 }
 
 void test_table_and_prune_shapes() {
@@ -254,6 +309,7 @@ void tsp3d_test::add_shape_and_format_tests(std::vector<std::pair<const char*, v
   tests.insert(tests.end(), {{"voxelize_shapes", test_voxelize_shapes},
                              {"coord_set_shapes", test_coord_set_shapes},
                              {"append_missing_shapes", test_append_missing_shapes},
+                             {"tight_bounds_and_opt_hint", test_tight_bounds_and_opt_hint},
                              {"table_and_prune_shapes", test_table_and_prune_shapes},
                              {"conv_shapes", test_conv_shapes},
                              {"formats_and_types", test_formats_and_types}});

@@ -19,6 +19,8 @@ using namespace tsp3d_test;
 
 namespace {
 
+const char* const kBuildHint = "opt_rows";  // the only build hint (plugins/trt/field_schema.h kOptRowsField)
+
 struct AttrLine {
   std::string name, type, def, valid;
   bool required = false;
@@ -78,7 +80,12 @@ void check_op(const OpLine& op, CaptureLogger& log) {
   nvinfer1::IPluginCreatorV3One* c = creator(op.name);
   if (c == nullptr) return fail(__FILE__, __LINE__, "no creator for " + op.name);
   const nvinfer1::PluginFieldCollection* names = c->getFieldNames();
-  CHECK_EQ(names->nbFields, static_cast<int32_t>(op.attrs.size()));
+  // The opset's attributes, then optional TensorRT build hints (field_schema.h), which are not opset attributes.
+  int32_t hints = 0;
+  for (int32_t i = static_cast<int32_t>(op.attrs.size()); i < names->nbFields; ++i) {
+    if (std::string(names->fields[i].name) == kBuildHint) ++hints;
+  }
+  CHECK_EQ(names->nbFields, static_cast<int32_t>(op.attrs.size()) + hints);
   for (int32_t i = 0; i < names->nbFields && i < static_cast<int32_t>(op.attrs.size()); ++i) {
     const AttrLine& a = op.attrs[i];
     CHECK_EQ(std::string(names->fields[i].name), a.name);

@@ -131,6 +131,12 @@ TSP3D_CUDA_API int32_t tsp3d_cuda_prune_f16(const uint16_t* scores, int64_t n, f
 TSP3D_CUDA_API int32_t tsp3d_cuda_size_from_count(const int64_t* count, const int32_t* status, int64_t subtract,
                                                   int32_t* size_out, cudaStream_t stream);
 
+// The first failure among queued launches: when *status != 0 and record[0] == 0, sets record[0] = *status and
+// record[1] = node (record: int32 device [2], zeroed by the caller; the first writer wins). Lets a caller read the
+// statuses of many launches with one synchronization (the TensorRT plugins do, at their size-tensor ops).
+TSP3D_CUDA_API int32_t tsp3d_cuda_record_error(const int32_t* status, int32_t* record, int32_t node,
+                                               cudaStream_t stream);
+
 // A static string for a status code (same table as the CPU library).
 TSP3D_CUDA_API const char* tsp3d_cuda_status_string(int32_t status);
 
