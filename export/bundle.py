@@ -21,6 +21,7 @@ from pathlib import Path
 
 from tsp3d.errors import CapacityError, CheckpointError, InputFileError
 from tsp3d.export import metadata as md
+from tsp3d.export import typical_rows
 from tsp3d.export.opset_spec import INT32_MAX
 
 GRAPH_FILES = {"fp32": {"single": "model.onnx", "backbone": "backbone.onnx", "head": "head.onnx"},
@@ -149,6 +150,11 @@ def export_bundle(checkpoint: str | Path, out_dir: str | Path, *, fp16: bool = F
                 onnx.save(proto, str(tmp / name))
                 written[precision][kind] = {"file": name, **md.io_spec(proto)}
         check = _self_check(folded, tmp / GRAPH_FILES["fp32"]["single"], example) if self_check else {"ran": False}
+        if self_check:  # typical row counts per data-dependent node: TensorRT's auto-tuning values (typical_rows.py)
+            say("measuring typical row counts")
+            typical = typical_rows.measure(folded, tmp / GRAPH_FILES["fp32"]["single"], model_info["count_names"])
+        else:
+            typical = {"measured": False, "reason": "export without the self-check"}
         int8_info = None
         if int8_data is not None:  # INT8 Q/DQ graphs calibrated on the FP32 graphs just written
             from tsp3d.calibration.pipeline import add_to_export
@@ -177,6 +183,7 @@ def export_bundle(checkpoint: str | Path, out_dir: str | Path, *, fp16: bool = F
             "fp16": {"keep_fp32": list(keep), "rules": {k: fp16_mod.RULES[k] for k in keep},
                      "report": reports.get("fp16")} if fp16 else None,
             "self_check": check,
+            "typical_rows": typical,
             "export_seconds": round(time.perf_counter() - t0, 1),
             "files": md.file_entries(tmp),
         })

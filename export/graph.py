@@ -23,6 +23,8 @@ import torch
 from torch import nn
 
 from tsp3d.errors import ModelFormatError
+from tsp3d.export.bounds import tighten_capacities
+from tsp3d.export.symbols import interface_renames, rename_symbols
 from tsp3d.model.head import COUNT_NAMES
 
 INPUTS = ("points", "text_feats", "text_mask")
@@ -89,7 +91,7 @@ def export_graphs(model, example=None) -> Graphs:
         raise ModelFormatError("export needs an eval-mode model (dropout and BatchNorm statistics are frozen)")
     example = example if example is not None else example_inputs(model)
     module = _FullWithLevels(model).eval()
-    # Prune calls carry no capacity yet: bound them by the largest set the config allows (see torch_ops).
+    # Prune calls that pass no capacity get the config's largest one here; tighten_capacities lowers it below.
     prune_bound = max(dataclasses.astuple(model.cfg.capacities))
     table = {**torch_ops.translation_table(prune_bound), **exact_int_div.translation_table()}
     chatter = io.StringIO()  # the exporter prints progress lines; keep them for the error message only
@@ -112,6 +114,8 @@ def export_graphs(model, example=None) -> Graphs:
                                + (f"\n{tail}" if tail else "")) from e
     proto = program.model_proto
     _name_dims(proto, model.cfg)
+    # Every data-dependent node gets the tightest bound the config implies (export/bounds.py).
+    tighten_capacities(proto, {"points": model.cfg.capacities.max_points})
     return Graphs(proto)
 
 
@@ -136,16 +140,19 @@ def _name_dims(proto, cfg) -> None:
             "center": [3], "size": [3], "score": [], "counts": [len(COUNT_NAMES)]}
     for i in (1, 2, 3):
         dims[f"v{i}_coords"], dims[f"v{i}_feats"] = [f"v{i}", 4], [f"v{i}", c]
+    renames = interface_renames(proto, dims)
     for vi in list(proto.graph.input) + list(proto.graph.output):
         want = dims.get(vi.name)
         if want is None:
             raise ModelFormatError(f"unexpected graph value {vi.name!r} in the exported model")
         _set_dims(vi, want)
-    # Interface values may also appear in value_info with the exporter's symbols: drop those entries.
+    # Interface values may also appear in value_info: drop those entries; the interface names replace the
+    # exporter's symbols everywhere else.
     names = set(dims)
     keep = [vi for vi in proto.graph.value_info if vi.name not in names]
     del proto.graph.value_info[:]
     proto.graph.value_info.extend(keep)
+    rename_symbols(proto, renames)
 
 
 def strip_outputs(proto, names):
@@ -155,8 +162,10 @@ def strip_outputs(proto, names):
     out = onnx.ModelProto()
     out.CopyFrom(proto)
     keep = [o for o in out.graph.output if o.name not in set(names)]
+    gone = [o for o in out.graph.output if o.name in set(names)]
     del out.graph.output[:]
     out.graph.output.extend(keep)
+    out.graph.value_info.extend(gone)  # their shapes stay known
     return out
 
 

@@ -69,6 +69,24 @@ def test_capacities_come_from_the_model_config(graphs):
     assert by_op["CoordsDown"] == [caps.voxels(s) for s in (2, 4, 8, 16, 32, 64)]
     assert by_op["CoordsUp"] == [caps.up_s32, caps.up_s16]
     assert by_op["AppendMissing"] == [caps.final_s16]
+    # Prune: the tightest bound the config implies (export/bounds.py), not the config's largest capacity.
+    cfg = load_checkpoint(tiny_checkpoint()).config
+    prunes = [_attr(n, "capacity") for n in nodes if n.op_type == "Prune"]
+    assert prunes == [caps.voxels_s64, caps.up_s32, cfg.head.cba_samples, cfg.head.cba_samples], prunes
+
+
+def test_typical_rows_are_recorded_for_every_data_dependent_node():
+    manifest = json.loads((shared_bundle() / "manifest.json").read_text())
+    typical = manifest["typical_rows"]
+    if not typical["measured"]:
+        pytest.skip(typical["reason"])
+    graph = _graphs()[("fp32", "single")]
+    dd = {n.name: _attr(n, "capacity") for n in graph.graph.node
+          if n.op_type in ("Voxelize", "CoordsDown", "CoordsUp", "Prune", "AppendMissing")}
+    assert set(typical["nodes"]) == set(dd) and typical["scenes"]
+    for name, row in typical["nodes"].items():
+        assert 0 <= row["median"] <= row["max"] <= dd[name] == row["capacity"], (name, row)
+    assert set(typical["counts"]) == set(manifest["model"]["count_names"])
 
 
 def test_interface_names_types_and_shapes(graphs):
