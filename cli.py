@@ -25,6 +25,7 @@ COMMANDS = [
     ("validate", "validate", None),
     ("ground", "ground", None),
     ("build-engine", "build_engine", None),
+    ("check-engine", "check_engine", None),
     ("calibrate", "calibrate", None),
     ("bench-engine", "bench_engine", None),
     ("bench", "bench", None),

@@ -120,6 +120,61 @@ def test_spec_check_catches_a_wrong_default(glue_test, tmp_path):
     assert "min_keep" in r.stderr
 
 
+# ---------------------------------------------------------------------------------------------- host waits (CPU)
+
+SIZE_TENSOR_OPS = {"Voxelize", "CoordsDown", "CoordsUp", "Prune", "AppendMissing"}
+
+
+def _waits_per_call() -> dict:
+    path = _build_file("bin", "tsp3d_trt_sync_test")
+    if path is None:
+        pytest.skip("tsp3d_trt_sync_test not built (scripts/build_plugins.sh with nvcc and TensorRT headers)")
+    r = subprocess.run([str(path)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and "all tests passed" in r.stdout, r.stdout + r.stderr
+    line = next(ln for ln in r.stdout.splitlines() if ln.startswith("waits_per_call "))
+    return json.loads(line[len("waits_per_call "):])
+
+
+def test_only_size_tensor_ops_wait_for_the_device():
+    """Each plugin's enqueue on a fake device (plugins/trt/tests/sync_test.cpp): deferred errors, one wait per
+    size-tensor op, none elsewhere."""
+    waits = _waits_per_call()
+    assert set(waits) == {"Voxelize", "CoordsDown", "CoordsUp", "KernelMap", "SparseConv", "SparseConvInt8",
+                          "SparseMaxPool", "Lookup", "Prune", "AppendMissing"}
+    assert {op: n for op, n in waits.items() if n} == {op: 1 for op in SIZE_TENSOR_OPS}
+
+
+def host_waits_per_forward(proto, waits: dict) -> dict:
+    """Host waits of one forward of ``proto``: before (every plugin waited), after (the measured waits per call, plus
+    the runtime's one read of deferred failures per inference)."""
+    ops = [n.op_type for n in proto.graph.node if n.domain == "tsp3d"]
+    return {"plugins": len(ops), "before": len(ops), "after": sum(waits[op] for op in ops) + 1}
+
+
+@pytest.mark.slow
+def test_host_waits_per_forward_of_the_exported_graph():
+    import onnx
+
+    from test_export_shared import shared_bundle
+
+    proto = onnx.load(str(shared_bundle() / "model.onnx"), load_external_data=False)
+    n = host_waits_per_forward(proto, _waits_per_call())
+    size_ops = sum(1 for node in proto.graph.node if node.domain == "tsp3d" and node.op_type in SIZE_TENSOR_OPS)
+    assert n["after"] == size_ops + 1 and n["after"] < n["before"] / 3, n
+
+
+def test_creators_table_is_in_sync_with_the_library():
+    """tsp3d check-engine reads tsp3d/engine/data/trt_plugin_creators.json: it must be getCreators' output."""
+    from tsp3d.engine.plugin_table import TABLE
+
+    path = _build_file("bin", "tsp3d_trt_dump_creators")
+    if path is None:
+        pytest.skip("tsp3d_trt_dump_creators not built (scripts/build_plugins.sh with nvcc and TensorRT headers)")
+    r = subprocess.run([str(path)], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout) == json.loads(TABLE.read_text()), f"regenerate: {path} > {TABLE}"
+
+
 # ---------------------------------------------------------------------------------------------- tsp3d_infer (CPU)
 
 
