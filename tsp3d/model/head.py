@@ -14,6 +14,7 @@ from tsp3d.model.blocks import FeatureFusion, conv_bn_relu, up_bn_relu
 from tsp3d.model.config import ModelConfig
 from tsp3d.model.position import PositionEmbeddingLearned
 from tsp3d.model.tgp import cba_sample_index, prune_by_keep_logits
+from tsp3d.model.top1 import first_argmax
 from tsp3d.sparse import CoordinateSet, SparseConv3d, SparseTensor, ops
 from tsp3d.sparse.prune import KEEP_ABOVE
 
@@ -106,7 +107,7 @@ class TSPHead(nn.Module):
         x = x.append_missing(confident, caps.final_s16)
         # Box head and top-1 decoding (official nms_pre=1, no NMS): the voxel with the largest cls logit.
         x, reg, cls = self.box_head(x, text[:, 0])
-        best = torch.argmax(cls).reshape(1)
+        best = first_argmax(cls)  # lowest index among the maxima: the same voxel on every runtime (top1.py)
         corner = x.coords.index_select(0, best)[0, 1:].float() * self.voxel_size
         r = reg.index_select(0, best)[0]
         center, size = corner + r[:3], torch.exp(r[3:6])
