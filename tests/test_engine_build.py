@@ -129,7 +129,8 @@ class FakeTrt:
                 if not fake.parse_ok:
                     self.num_errors = 1
                     return False
-                for vi in onnx.load(path).graph.input:
+                fake.parsed = onnx.load(path)  # what the parser saw (a hinted copy is deleted after parsing)
+                for vi in fake.parsed.graph.input:
                     self.network.inputs.append(Input(vi.name))
                 self.network.num_inputs = len(self.network.inputs)
                 return True
@@ -231,6 +232,26 @@ def test_build_flow_with_a_fake_tensorrt(tmp_path, plugin):
     with pytest.raises(OutputExistsError):
         build_engine(src, out, plugin=plugin, trt=FakeTrt(), gpu=GPU)
     build_engine(src, out, plugin=plugin, trt=FakeTrt(), gpu=GPU, force=True)
+
+
+def test_typical_rows_become_opt_rows_hints(tmp_path, plugin):
+    """The bundle's typical counts reach the plugins as ``opt_rows`` (capped by the capacity); the bundle's own
+    graph is left as it is and the hinted copy does not outlive the build."""
+    src = _graph(tmp_path / "model.onnx")
+    proto = onnx.load(str(src))
+    proto.graph.node.extend([
+        helper.make_node("Prune", ["o0"], ["kept"], name="tgp1", domain="tsp3d", threshold=0.5, capacity=2048),
+        helper.make_node("Prune", ["o0"], ["kept2"], name="cba", domain="tsp3d", threshold=0.5, capacity=512)])
+    onnx.save(proto, str(src))
+    typical = {"measured": True, "nodes": {"tgp1": {"op": "Prune", "median": 700, "max": 900, "capacity": 2048},
+                                           "cba": {"op": "Prune", "median": 9000, "max": 9000, "capacity": 512}}}
+    (tmp_path / "manifest.json").write_text(json.dumps({"typical_rows": typical}))
+    trt = FakeTrt()
+    m = build_engine(src, tmp_path / "model.engine", plugin=plugin, trt=trt, gpu=GPU)
+    hints = {n.name: a.i for n in trt.parsed.graph.node for a in n.attribute if a.name == "opt_rows"}
+    assert hints == {"tgp1": 700, "cba": 512} == m["build"]["opt_rows"]
+    assert not any(a.name == "opt_rows" for n in onnx.load(str(src)).graph.node for a in n.attribute)
+    assert not list(tmp_path.glob(".tsp3d-hints-*"))
 
 
 def test_build_errors_are_typed(tmp_path, plugin):

@@ -85,12 +85,44 @@ def _source_facts(onnx_path: Path):
     return proto, meta, max_length
 
 
-def _parse(trt, network, logger, onnx_path: Path) -> None:
+def _strongly_typed_flags(trt) -> int:
+    """Network creation flags for a strongly typed network: TensorRT 11 always is one (its deprecated flag was
+    renumbered to 0); 10.x needs STRONGLY_TYPED (from 10.3 on)."""
+    if int(str(trt.__version__).split(".")[0]) >= 11:
+        return 0
+    flag = getattr(trt.NetworkDefinitionCreationFlag, "STRONGLY_TYPED", None)
+    if flag is None:
+        raise DependencyError(f"TensorRT {trt.__version__} has no strongly typed networks (needs >= 10.3)")
+    return 1 << int(flag)
+
+
+def _parse(trt, network, logger, onnx_path: Path):
+    """The parser, which the caller keeps until the engine is built (it owns the network's weights)."""
     parser = trt.OnnxParser(network, logger)
     if not parser.parse_from_file(str(onnx_path)):
         errors = [str(parser.get_error(i)) for i in range(parser.num_errors)] or logger.errors
         raise ModelFormatError(f"TensorRT could not parse {onnx_path.name}: " + "; ".join(errors[:3]),
                                hint="is libtsp3d_trt.so the one built for this TensorRT? (tsp3d doctor)")
+    return parser
+
+
+def _parse_with_hints(trt, network, logger, onnx_path: Path, scratch_dir: Path):
+    """(parser, hints applied): parse ``onnx_path``, with the bundle's typical row counts as the plugins'
+    ``opt_rows`` build hints when the bundle recorded them (trt_hints.py). The hinted copy is a temporary file."""
+    import tempfile
+
+    import onnx
+
+    from tsp3d.engine.trt_hints import typical_rows, with_opt_hints
+
+    typical = typical_rows(onnx_path)
+    if not typical:
+        return _parse(trt, network, logger, onnx_path), {}
+    hinted, applied = with_opt_hints(onnx.load(str(onnx_path)), typical)
+    with tempfile.TemporaryDirectory(dir=scratch_dir, prefix=".tsp3d-hints-") as tmp:
+        path = Path(tmp) / onnx_path.name
+        onnx.save(hinted, str(path))
+        return _parse(trt, network, logger, path), applied
 
 
 def build_engine(onnx_path: str | Path, out: str | Path, *, options: ProfileOptions | None = None,
@@ -125,12 +157,9 @@ def build_engine(onnx_path: str | Path, out: str | Path, *, options: ProfileOpti
                               hint="rebuild it against this TensorRT (scripts/build_plugins.sh, TENSORRT_ROOT)")
     t0 = time.perf_counter()
     builder = trt.Builder(logger)
-    flag = getattr(trt.NetworkDefinitionCreationFlag, "STRONGLY_TYPED", None)
-    if flag is None:
-        raise DependencyError(f"TensorRT {trt.__version__} has no strongly typed networks (needs >= 10.3)")
-    network = builder.create_network(1 << int(flag))
+    network = builder.create_network(_strongly_typed_flags(trt))
     say(f"parsing {onnx_path.name}")
-    _parse(trt, network, logger, onnx_path)
+    parser, opt_rows = _parse_with_hints(trt, network, logger, onnx_path, out.parent)  # keep it: owns weights
     names = [network.get_input(i).name for i in range(network.num_inputs)]
     if sorted(names) != sorted(profile):
         raise ModelFormatError(f"the parsed network's inputs {sorted(names)} differ from the graph's "
@@ -152,6 +181,7 @@ def build_engine(onnx_path: str | Path, out: str | Path, *, options: ProfileOpti
                                    hint="delete it (it is only a build-time speed-up)")
     say(f"building the engine (TensorRT {trt.__version__}, {gpu.get('name')})")
     serialized = builder.build_serialized_network(network, config)
+    del parser
     if serialized is None:
         raise Tsp3dError("TensorRT failed to build the engine: " + ("; ".join(logger.errors[-3:]) or "no reason"))
     seconds = round(time.perf_counter() - t0, 1)
@@ -162,7 +192,7 @@ def build_engine(onnx_path: str | Path, out: str | Path, *, options: ProfileOpti
     source_meta = {"graph": meta.get("graph"), "precision": meta.get("precision"),
                    "checkpoint_sha256": meta.get("checkpoint_sha256")}
     build = {"strongly_typed": True, "workspace_mb": workspace_mb, "timing_cache": str(cache_path) if cache_path
-             else None, "timing_cache_reused": bool(cache_in), "seconds": seconds,
+             else None, "timing_cache_reused": bool(cache_in), "seconds": seconds, "opt_rows": opt_rows,
              "warnings": logger.warnings[-20:]}
     manifest = make_manifest(engine=out, tensorrt_version=trt.__version__, gpu=gpu, plugin=plugin,
                              kernels=plugin.with_name(LIBRARIES["cuda"]), source=onnx_path, source_meta=source_meta,
