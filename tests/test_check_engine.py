@@ -163,6 +163,11 @@ def test_cli_prints_the_report_and_fails(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "tsp3d.cli", "check-engine", str(path), "--dim", "n"],
                          capture_output=True, text=True, cwd=REPO)
     assert bad.returncode != 0 and "--dim expects NAME=MAX" in bad.stderr
+    for args, fragment in ((["--trt", "9.0"], "no TensorRT support table for '9.0'"),
+                           (["--graph", "neck"], "--graph must be single, backbone or head")):
+        r = subprocess.run([sys.executable, "-m", "tsp3d.cli", "check-engine", str(path), *args],
+                           capture_output=True, text=True, cwd=REPO)
+        assert r.returncode != 0 and fragment in r.stderr, r.stderr
 
 
 @pytest.mark.slow

@@ -105,6 +105,8 @@ def check(path, *, trt: str | None = None, budget_gb: float = DEFAULT_BUDGET_GB,
     """The offline engine check of a bundle's graph (or an .onnx file); see the module docstring."""
     if not budget_gb > 0:
         raise InputFileError(f"--budget-gb must be > 0, got {budget_gb}")
+    if graph not in ("single", "backbone", "head"):
+        raise InputFileError(f"--graph must be single, backbone or head, got {graph!r}")
     proto, caps, max_length, source = _load(Path(path), graph, precision)
     maxima = input_maxima(proto, caps, max_length, dims or {})
     report = Report(source, maxima, int(budget_gb * GIB))
