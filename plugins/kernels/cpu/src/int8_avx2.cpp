@@ -19,57 +19,31 @@ namespace cpu {
 namespace int8 {
 namespace {
 
-constexpr int kLanes = 8;
-constexpr int kMR = 4;
-constexpr int kNV = 2;
-
-template <int MR, int NV>
-void micro(const int8_t* const* a, int32_t* const* c, const int32_t* w, int64_t ldw, int64_t depth) {
-  const int8_t* ar[MR];
-  int32_t* cr[MR];
-  for (int r = 0; r < MR; ++r) {
-    ar[r] = a[r];
-    cr[r] = c[r];
+struct Avx2 {
+  using Vec = __m256i;
+  struct Row {
+    __m256i x, x_abs;  // the broadcast feature bytes, and their magnitudes (|-128| = 128 as an unsigned byte)
+  };
+  static constexpr int kLanes = 8, kMR = 4, kNV = 2;
+  static Vec load(const int32_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
+  static void store(int32_t* p, Vec v) { _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), v); }
+  static Row row(int32_t quad) {
+    const __m256i x = _mm256_set1_epi32(quad);
+    return {x, _mm256_abs_epi8(x)};
   }
-  __m256i acc[MR][NV];
-  for (int r = 0; r < MR; ++r)
-    for (int v = 0; v < NV; ++v) acc[r][v] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(cr[r] + v * kLanes));
-  const __m256i ones = _mm256_set1_epi16(1);
-  for (int64_t g = 0; g < depth; ++g) {
-    const int32_t* wr = w + g * ldw;
-    __m256i wv[NV];
-    for (int v = 0; v < NV; ++v) wv[v] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wr + v * kLanes));
-    for (int r = 0; r < MR; ++r) {
-      int32_t quad;
-      std::memcpy(&quad, ar[r] + 4 * g, 4);
-      const __m256i x = _mm256_set1_epi32(quad);
-      const __m256i x_abs = _mm256_abs_epi8(x);  // |-128| = 128 as an unsigned byte
-      for (int v = 0; v < NV; ++v) {
-        const __m256i signed_w = _mm256_sign_epi8(wv[v], x);  // w * sign(a); 0 where a == 0
-        const __m256i pairs = _mm256_maddubs_epi16(x_abs, signed_w);
-        acc[r][v] = _mm256_add_epi32(acc[r][v], _mm256_madd_epi16(pairs, ones));
-      }
-    }
+  static Vec step(Vec acc, Vec w, const Row& a) {
+    const __m256i signed_w = _mm256_sign_epi8(w, a.x);  // w * sign(a); 0 where a == 0
+    const __m256i pairs = _mm256_maddubs_epi16(a.x_abs, signed_w);
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(pairs, _mm256_set1_epi16(1)));
   }
-  for (int r = 0; r < MR; ++r)
-    for (int v = 0; v < NV; ++v) _mm256_storeu_si256(reinterpret_cast<__m256i*>(cr[r] + v * kLanes), acc[r][v]);
-}
+};
 
-template <int NV>
-Micro pick_rows(int mr) {
-  switch (mr) {
-    case 1: return micro<1, NV>;
-    case 2: return micro<2, NV>;
-    case 3: return micro<3, NV>;
-    default: return micro<4, NV>;
-  }
-}
-
-Micro pick(int mr, int nv) { return nv == 1 ? pick_rows<1>(mr) : pick_rows<2>(mr); }
+#define TSP3D_INT8_MICRO_FRAME_INCLUDED_BY_ISA_FILE
+#include "int8_micro_frame.h"
 
 }  // namespace
 
-KernelInfo avx2_kernel() { return {Packing::kQuads, kMR, kLanes, kNV, pick}; }
+KernelInfo avx2_kernel() { return {Packing::kQuads, Avx2::kMR, Avx2::kLanes, Avx2::kNV, pick<Avx2>}; }
 
 }  // namespace int8
 }  // namespace cpu

@@ -18,67 +18,28 @@ namespace cpu {
 namespace int8 {
 namespace {
 
-constexpr int kLanes = 16;
-constexpr int kMR = 6;
-constexpr int kNV = 4;
-
-// acc += u8 . s8 in 4-byte groups. Inline assembly rather than _mm512_dpbusd_epi32: with the intrinsic, GCC 12
-// copies every accumulator through the stack on each step (measured: 96 instead of 150 GOP/s on 128 x 128).
-inline __m512i dpbusd(__m512i acc, __m512i u8, __m512i s8) {
-  asm("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(u8), "v"(s8));
-  return acc;
-}
-
-template <int MR, int NV>
-void micro(const int8_t* const* a, int32_t* const* c, const int32_t* w, int64_t ldw, int64_t depth) {
-  const int8_t* ar[MR];
-  int32_t* cr[MR];
-  for (int r = 0; r < MR; ++r) {
-    ar[r] = a[r];
-    cr[r] = c[r];
+struct Vnni {
+  using Vec = __m512i;
+  using Row = __m512i;
+  static constexpr int kLanes = 16, kMR = 6, kNV = 4;
+  static Vec load(const int32_t* p) { return _mm512_loadu_si512(p); }
+  static void store(int32_t* p, Vec v) { _mm512_storeu_si512(p, v); }
+  static Row row(int32_t quad) { return _mm512_set1_epi32(quad); }
+  // acc += (w + 128) . x in 4-byte groups. Inline assembly rather than _mm512_dpbusd_epi32: with the intrinsic,
+  // GCC 12 copies every accumulator through the stack on each step (measured: 96 instead of 150 GOP/s on
+  // 128 x 128).
+  static Vec step(Vec acc, Vec w_u8, Row x_s8) {
+    asm("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(w_u8), "v"(x_s8));
+    return acc;
   }
-  __m512i acc[MR][NV];
-  for (int r = 0; r < MR; ++r)
-    for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_loadu_si512(cr[r] + v * kLanes);
-  for (int64_t g = 0; g < depth; ++g) {
-    const int32_t* wr = w + g * ldw;
-    __m512i wv[NV];
-    for (int v = 0; v < NV; ++v) wv[v] = _mm512_loadu_si512(wr + v * kLanes);
-    for (int r = 0; r < MR; ++r) {
-      int32_t quad;
-      std::memcpy(&quad, ar[r] + 4 * g, 4);
-      const __m512i x = _mm512_set1_epi32(quad);
-      for (int v = 0; v < NV; ++v) acc[r][v] = dpbusd(acc[r][v], wv[v], x);
-    }
-  }
-  for (int r = 0; r < MR; ++r)
-    for (int v = 0; v < NV; ++v) _mm512_storeu_si512(cr[r] + v * kLanes, acc[r][v]);
-}
+};
 
-template <int NV>
-Micro pick_rows(int mr) {
-  switch (mr) {
-    case 1: return micro<1, NV>;
-    case 2: return micro<2, NV>;
-    case 3: return micro<3, NV>;
-    case 4: return micro<4, NV>;
-    case 5: return micro<5, NV>;
-    default: return micro<6, NV>;
-  }
-}
-
-Micro pick(int mr, int nv) {
-  switch (nv) {
-    case 1: return pick_rows<1>(mr);
-    case 2: return pick_rows<2>(mr);
-    case 3: return pick_rows<3>(mr);
-    default: return pick_rows<4>(mr);
-  }
-}
+#define TSP3D_INT8_MICRO_FRAME_INCLUDED_BY_ISA_FILE
+#include "int8_micro_frame.h"
 
 }  // namespace
 
-KernelInfo avx512_vnni_kernel() { return {Packing::kOffsetQuads, kMR, kLanes, kNV, pick}; }
+KernelInfo avx512_vnni_kernel() { return {Packing::kOffsetQuads, Vnni::kMR, Vnni::kLanes, Vnni::kNV, pick<Vnni>}; }
 
 }  // namespace int8
 }  // namespace cpu

@@ -15,14 +15,7 @@ namespace cpu = tsp3d::cpu;
 
 namespace {
 
-struct Rng {
-  uint64_t s;
-  uint32_t next() {
-    s = s * 6364136223846793005ull + 1442695040888963407ull;
-    return static_cast<uint32_t>(s >> 33);
-  }
-  float uniform() { return (next() & 0xFFFFFF) / 16777216.f * 2.f - 1.f; }
-};
+using tsp3d_test::Rng;
 
 // nbr with about `density` of the entries present.
 std::vector<int32_t> random_nbr(Rng& rng, int64_t m, int64_t k, int64_t n_in, float density) {

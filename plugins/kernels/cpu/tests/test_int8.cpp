@@ -17,14 +17,7 @@ using cpu::Int8Path;
 
 namespace {
 
-struct Rng {
-  uint64_t s;
-  uint32_t next() {
-    s = s * 6364136223846793005ull + 1442695040888963407ull;
-    return static_cast<uint32_t>(s >> 33);
-  }
-  int8_t byte(int lo, int hi) { return static_cast<int8_t>(lo + static_cast<int>(next() % (hi - lo + 1))); }
-};
+using tsp3d_test::Rng;
 
 struct Case {
   int64_t n_in, cin, n_out, k, cout;

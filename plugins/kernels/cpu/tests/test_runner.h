@@ -23,6 +23,17 @@ struct Register {
   Register(const char* group, const char* name, void (*fn)()) { registry().push_back({group, name, fn}); }
 };
 
+// A small deterministic generator (64-bit LCG) for the tests' random data.
+struct Rng {
+  uint64_t s;
+  uint32_t next() {
+    s = s * 6364136223846793005ull + 1442695040888963407ull;
+    return static_cast<uint32_t>(s >> 33);
+  }
+  float uniform() { return (next() & 0xFFFFFF) / 16777216.f * 2.f - 1.f; }  // [-1, 1)
+  int8_t byte(int lo, int hi) { return static_cast<int8_t>(lo + static_cast<int>(next() % (hi - lo + 1))); }
+};
+
 template <typename A, typename B>
 std::string describe(const char* ea, const char* eb, const A& a, const B& b) {
   std::ostringstream s;
