@@ -12,6 +12,7 @@ the entry it replaces is removed).
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import shutil
@@ -19,7 +20,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from tsp3d.bench.scenes import room_scene, save_inputs, text_input
+from tsp3d.bench.scenes import floor_scene, room_scene, save_inputs, text_input
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_CACHE = REPO / "build" / "bench"
@@ -28,6 +29,12 @@ PRUNE_FRACTIONS = (0.3, 0.6, 0.25)  # TGP-1, TGP-2, CBA: the spec's measurement 
 BENCH_CAPACITIES = {"max_points": 250_000, "voxels_s1": 250_000, "voxels_s2": 250_000, "voxels_s4": 250_000,
                     "voxels_s8": 131_072, "voxels_s16": 65_536, "voxels_s32": 32_768, "voxels_s64": 16_384,
                     "up_s32": 131_072, "up_s16": 1_048_576, "final_s16": 1_048_576 + 4_096}
+# The scaling floors (up to 32 x 30 m, 1.2M points; tsp3d.data.synth.multiroom at its default density): measured
+# level sizes of the largest with ~15 % headroom; up_s32 also holds the upsampling of every 64 cm voxel (91.5k).
+FLOOR_CAPACITIES = {"max_points": 1_400_000, "voxels_s1": 1_400_000, "voxels_s2": 1_300_000, "voxels_s4": 1_000_000,
+                    "voxels_s8": 560_000, "voxels_s16": 200_000, "voxels_s32": 50_000, "voxels_s64": 12_000,
+                    "up_s32": 131_072, "up_s16": 1_048_576, "final_s16": 1_048_576 + 4_096}
+CALIBRATION_FLOOR = (8.0, 6.0)  # metres: the floor the scaling model's pruning biases are calibrated on
 _SOURCES = ("tsp3d/model", "tsp3d/sparse", "tsp3d/configs", "export", "bench/models.py")
 
 
@@ -55,26 +62,28 @@ def source_hash() -> str:
     return h.hexdigest()[:16]
 
 
-def _config(name: str):
+def _config(name: str, capacities: dict = BENCH_CAPACITIES):
     import dataclasses
 
     from tsp3d.model.config import load_config
 
     cfg = load_config(name)
-    caps = dict(BENCH_CAPACITIES, final_s16=BENCH_CAPACITIES["up_s16"] + cfg.head.cba_samples)
+    caps = dict(capacities, final_s16=capacities["up_s16"] + cfg.head.cba_samples)
     return cfg.replace(capacities=dataclasses.replace(cfg.capacities, **caps))
 
 
 def prepare(config: str, cache_dir: Path | None = None, seed: int = 0,
-            points: int = CALIBRATION_POINTS) -> BenchModel:
-    """The random-init checkpoint of ``config`` with biases calibrated on the ``points``-point room (cached)."""
-    root = Path(cache_dir or DEFAULT_CACHE) / f"{config}-s{seed}-p{points // 1000}k-{source_hash()}"
+            points: int = CALIBRATION_POINTS, floor: tuple[float, float] | None = None) -> BenchModel:
+    """The random-init checkpoint of ``config`` with biases calibrated on the ``points``-point room (cached), or,
+    with ``floor`` = (width, depth), on that multi-room floor with ``FLOOR_CAPACITIES`` (the scaling model)."""
+    tag = f"p{points // 1000}k" if floor is None else f"floor{floor[0]:g}x{floor[1]:g}"
+    root = Path(cache_dir or DEFAULT_CACHE) / f"{config}-s{seed}-{tag}-{source_hash()}"
     info_path = root / "model.json"
     if info_path.is_file():
         info = json.loads(info_path.read_text())
         if Path(info["checkpoint"]).is_file() and Path(info["inputs"]).is_file():
             return BenchModel(**{**info, "checkpoint": Path(info["checkpoint"]), "inputs": Path(info["inputs"])})
-    for stale in root.parent.glob(f"{config}-s{seed}-p{points // 1000}k-*"):  # made from older sources
+    for stale in root.parent.glob(f"{config}-s{seed}-{tag}-*"):  # made from older sources
         if stale != root:
             shutil.rmtree(stale, ignore_errors=True)
     import torch
@@ -85,11 +94,12 @@ def prepare(config: str, cache_dir: Path | None = None, seed: int = 0,
     from tsp3d.sparse import backend as sparse_backend
 
     root.mkdir(parents=True, exist_ok=True)
-    cfg = _config(config)
-    n_points = points
-    points, sentence = room_scene(n_points, seed)
+    cfg = _config(config, BENCH_CAPACITIES if floor is None else FLOOR_CAPACITIES)
+    points, sentence = room_scene(points, seed) if floor is None else floor_scene(*floor, seed)
+    n_points = int(points.shape[0])
     text = text_input(cfg.text_encoder, cfg.text_dim, sentence)
-    inputs = save_inputs(root / f"inputs_{n_points // 1000}k.npz", points, text)
+    inputs = save_inputs(root / (f"inputs_{n_points // 1000}k.npz" if floor is None else f"inputs_{tag}.npz"),
+                         points, text)
     torch.manual_seed(seed)
     model = TSP3D(cfg).eval()
     old = sparse_backend.get_backend()
@@ -97,16 +107,51 @@ def prepare(config: str, cache_dir: Path | None = None, seed: int = 0,
     t0 = time.perf_counter()
     try:
         args = (torch.from_numpy(points), torch.from_numpy(text["feats"]), torch.from_numpy(text["mask"]))
-        calibrate_biases(model, *args, PRUNE_FRACTIONS)
+        with stop_after_logits(model):
+            calibrate_biases(model, *args, PRUNE_FRACTIONS)
         counts = model.predict(*args).counts
     finally:
         sparse_backend.set_backend(old)
     calibration = {"fractions": list(PRUNE_FRACTIONS), "points": n_points, "seconds":
-                   time.perf_counter() - t0, "counts": counts}
+                   time.perf_counter() - t0, "counts": counts, "floor": list(floor) if floor else None}
     ckpt = save_checkpoint(root / "model.pt", model, meta={"bench": calibration}, force=True)
     bm = BenchModel(config, ckpt, inputs, sentence, text["source"], calibration)
     info_path.write_text(json.dumps(bm.to_dict(), indent=1))
     return bm
+
+
+class _Stop(Exception):
+    pass
+
+
+@contextlib.contextmanager
+def stop_after_logits(model):
+    """Make each of ``calibrate_biases``' three head runs stop once the logits it calibrates are computed (the
+    rest of the head is not needed, and on a 1M-point floor an uncalibrated head takes minutes): a pre-hook on the
+    block after keep64 / keep32 / com_cls ends stage 1 / 2 / 3."""
+    head, stage = model.head, {"i": 0}
+    stops = [head.lateral_block_2, head.lateral_block_1, head.lateral_block_0]
+
+    def pre(module, _inputs):
+        if stage["i"] < len(stops) and module is stops[stage["i"]]:
+            raise _Stop
+
+    handles = [m.register_forward_pre_hook(pre) for m in stops]
+    ground = model.ground
+
+    def stopping_ground(*args):
+        try:
+            return ground(*args)
+        except _Stop:
+            stage["i"] += 1
+
+    model.ground = stopping_ground
+    try:
+        yield
+    finally:
+        del model.ground
+        for h in handles:
+            h.remove()
 
 
 def bench_inputs(model: BenchModel, points: int, seed: int = 0) -> Path:
@@ -118,6 +163,19 @@ def bench_inputs(model: BenchModel, points: int, seed: int = 0) -> Path:
         return path
     if not path.is_file():
         pts, _ = room_scene(points, seed)
+        with np.load(model.inputs) as z:
+            text = {"feats": z["text_feats"], "mask": z["text_mask"]}
+        save_inputs(path, pts, text)
+    return path
+
+
+def floor_inputs(model: BenchModel, width: float, depth: float, seed: int = 0) -> Path:
+    """Inputs of a ``width`` x ``depth`` m floor with the model's sentence features (cached beside the model)."""
+    import numpy as np
+
+    path = model.inputs.with_name(f"inputs_floor{width:g}x{depth:g}.npz")
+    if not path.is_file():
+        pts, _ = floor_scene(width, depth, seed)
         with np.load(model.inputs) as z:
             text = {"feats": z["text_feats"], "mask": z["text_mask"]}
         save_inputs(path, pts, text)

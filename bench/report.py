@@ -19,7 +19,7 @@ from pathlib import Path
 
 from tsp3d.bench import charts, report_sections as sections
 
-ORDER = ("targets", "sparse_ops", "e2e", "scaling", "pruning", "pipeline", "accuracy", "accuracy_45min", "memorize",
+ORDER = ("targets", "sparse_ops", "e2e", "official", "scaling", "pruning", "pipeline", "accuracy", "accuracy_45min", "memorize",
          "parity", "fp16_study", "validate", "int8", "gpu")
 HEADER = """# Benchmarks
 

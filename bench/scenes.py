@@ -1,7 +1,8 @@
-"""Inputs of the benchmarks: room-like scenes of the synthetic benchmark's generator and one sentence about each.
+"""Inputs of the benchmarks: scenes of the synthetic benchmark's generators and one sentence about each.
 
-Scenes are generated in memory (deterministic: scene ``seed`` of the ``val`` split, generator seed 0), at any point
-count; the same room is used at every point count, so scaling runs measure density, not a different room.
+Scenes are generated in memory (deterministic: scene ``seed`` of the ``val`` split, generator seed 0): a single
+room at any point count (``room_scene``: the end-to-end scene), or a multi-room floor of a given extent at the
+generator's realistic point density (``floor_scene``: the scaling scenes, whose point count grows with the area).
 """
 from __future__ import annotations
 
@@ -15,6 +16,17 @@ def room_scene(points: int, seed: int = 0):
     from tsp3d.data.synth import generate_scene
 
     scene, anns = generate_scene(index=seed, points=points, seed=0, split="val")
+    return np.ascontiguousarray(scene.points, dtype=np.float32), anns[0].text
+
+
+FLOOR_KIND = "apartment"  # rooms of a binary space partition joined by doors (tsp3d.data.synth.floorplan)
+
+
+def floor_scene(width: float, depth: float, seed: int = 0, kind: str = FLOOR_KIND):
+    """(points float32 [N, 6], first annotation's sentence) of a ``width`` x ``depth`` m multi-room floor."""
+    from tsp3d.data.synth.multiroom import make_floor_scene
+
+    scene, anns = make_floor_scene(seed=0, split="val", index=seed, width=width, depth=depth, kind=kind)
     return np.ascontiguousarray(scene.points, dtype=np.float32), anns[0].text
 
 

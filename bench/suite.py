@@ -5,8 +5,10 @@
 
 Parts (each writes ``<out_dir>/<part>.json``): ``pipeline`` (export / calibration / engine-build times),
 ``sparse_ops`` (the layer mix per sparse backend), ``e2e`` (end-to-end per runtime, with the FLOP floor and an ONNX
-Runtime profile), ``scaling`` (10k..200k points), ``pruning`` (TGP/CBA voxel counts, no-pruning run), then
-``targets`` (PASS/MISS) and the report. The full suite runs ``base`` (targets) and ``tiny``; ``quick`` runs a
+Runtime profile), ``official`` (the official TSP3D code against our runtimes, same weights; needs ``official=DIR``,
+a checkout, else it is skipped with one line and an earlier ``official.json`` stays), ``scaling`` (multi-room
+floors from 4 x 4 to 32 x 30 m, whole and tiled), ``pruning`` (TGP/CBA voxel counts, no-pruning run), then
+``targets`` (PASS/MISS/NOT JUDGED, also from ``parity.json`` and ``int8.json`` when present) and the report. The full suite runs ``base`` (targets) and ``tiny``; ``quick`` runs a
 smaller plan on ``tiny`` only, reusing cached bundles (a smoke test of every part, in about two minutes: its
 numbers are not the targets'). Benchmark checkpoints and bundles live in ``cache_dir`` (``models.py``).
 """
@@ -20,7 +22,8 @@ from pathlib import Path
 from tsp3d.bench.common import RESULTS_DIR, dense_gemm_gflops, load_result, set_clock, write_result
 from tsp3d.utils.atomic import check_writable
 
-PARTS = ("pipeline", "sparse_ops", "e2e", "scaling", "pruning")
+PARTS = ("pipeline", "sparse_ops", "e2e", "official", "scaling", "pruning")
+OTHER_RESULTS = ("parity", "int8")  # written by their own benchmarks; their accuracy-drop targets are judged here
 QUICK_OUT = RESULTS_DIR.parents[1] / "build" / "bench" / "quick"
 DEFAULT_REPORT = RESULTS_DIR.parent / "BENCHMARKS.md"
 
@@ -50,7 +53,7 @@ def default_report(out_dir: Path) -> Path:
 def check_outputs(out_dir: Path, report: Path, parts, force: bool) -> None:
     """Refuse to replace earlier results without ``force`` (checked before minutes of work)."""
     for part in list(parts) + ["targets"]:
-        check_writable(Path(out_dir) / f"{part}.json", force)
+        check_writable(Path(out_dir) / f"{part}.json", force)  # official: even when skipped (simpler to explain)
     check_writable(report, force)
 
 
@@ -67,10 +70,12 @@ def _pipeline(plan: Plan, models, exports, int8: dict, engine: dict, out_dir: Pa
 
 def run_suite(out_dir: str | Path | None = None, report: str | Path | None = None, quick: bool = False,
               threads: int | None = None, cache_dir: str | Path | None = None, reuse_bundles: bool = False,
-              parts=PARTS, force: bool = False, clock: str = "wall", say=print) -> dict:
+              parts=PARTS, force: bool = False, clock: str = "wall", official: str | Path | None = None,
+              say=print) -> dict:
     """``clock="cpu"`` (with ``threads=1``): every time is CPU time of the one computing thread instead of wall
     time, so that other processes on a shared machine do not distort the ratios (``--threads 1 --clock cpu``)."""
-    from tsp3d.bench import e2e, floor, models as bench_models, pipeline_times, pruning, scaling, sparse_ops
+    from tsp3d.bench import e2e, floor, models as bench_models, official as official_bench, pipeline_times, pruning
+    from tsp3d.bench import scaling, sparse_ops
     from tsp3d.bench.report import write_report
     from tsp3d.bench.targets import evaluate
 
@@ -102,7 +107,7 @@ def run_suite(out_dir: str | Path | None = None, report: str | Path | None = Non
     say(f"  {dense['gflops']:.1f} GFLOP/s ({dense['best']['library']} {dense['best']['shape']})")
     say("benchmark models: " + ", ".join(plan.configs))
     models = {c: bench_models.prepare(c, cache_dir, points=plan.points) for c in plan.configs}
-    need_bundles = set(parts) & {"pipeline", "e2e", "scaling", "pruning"}
+    need_bundles = set(parts) & {"pipeline", "e2e", "pruning"}
     exports = {}
     for c in plan.configs if need_bundles else ():
         say(f"export {c}")
@@ -125,7 +130,7 @@ def run_suite(out_dir: str | Path | None = None, report: str | Path | None = Non
         say(f"sparse layer mix of {plan.main}")
         sparse_ops.run(main_model.checkpoint, main_model.inputs, threads, quick, dense, out_dir, name="sparse_ops",
                        clock="thread" if clock == "cpu" else "wall")
-    known = {}
+    known = None
     if "e2e" in parts:
         entries = []
         for c in plan.configs:
@@ -137,20 +142,24 @@ def run_suite(out_dir: str | Path | None = None, report: str | Path | None = Non
             for r in entry["rows"]:
                 say(f"  {r['label']}: " + (f"p50 {r['p50_s']:.3f} s" if "p50_s" in r else r.get("error", "?")))
             entries.append(entry)
-            if c == plan.main:  # reused by scaling, whose PyTorch rows all run with OMP_WAIT_POLICY=PASSIVE
-                known = {(r["key"], plan.points): r for r in entry["rows"] if "p50_s" in r
-                         and (r["key"] != "torch-reference" or r.get("env") == e2e.PASSIVE)}
+            if c == plan.main:  # reused by pruning
+                known = next((r for r in entry["rows"] if r["key"] == "ort-fp32" and "p50_s" in r), None)
         write_result("e2e", {**common, "main_config": plan.main, "dense_gemm": dense, "configs": entries}, out_dir)
+    if "official" in parts and not quick:
+        say("official code baseline")
+        result = official_bench.run(official, out_dir=out_dir, cache_dir=cache_dir, say=say)
+        if result is not None:
+            write_result("official", {**common, **result, "threads": result["threads"]}, out_dir)
     if "scaling" in parts:
-        say("scaling")
-        result = scaling.run(main_model, main_bundle, threads, quick, known, clock=clock, cache_dir=cache_dir)
+        say("scaling over the scanned area")
+        result = scaling.run(plan.main, 1 if clock == "cpu" else threads, quick, clock=clock, cache_dir=cache_dir,
+                             say=say)
         write_result("scaling", {**common, **result}, out_dir)
     if "pruning" in parts:
         say("pruning")
-        result = pruning.run(main_model, main_bundle, main_model.inputs, threads, quick,
-                             known.get(("ort-fp32", plan.points)), clock=clock)
+        result = pruning.run(main_model, main_bundle, main_model.inputs, threads, quick, known, clock=clock)
         write_result("pruning", {**common, **result}, out_dir)
-    results = {p: load_result(p, out_dir) for p in PARTS}
+    results = {p: load_result(p, out_dir) for p in PARTS + OTHER_RESULTS}
     rows = evaluate(results)
     summary = {**common, "targets": rows, "parts_run": list(parts), "seconds": time.perf_counter() - t_start}
     write_result("targets", summary, out_dir)

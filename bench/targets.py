@@ -1,20 +1,41 @@
-"""The performance targets of the suite and their PASS/MISS, each judged on numbers of one result file (one run).
+"""The performance targets of the suite and their verdicts, each judged on numbers of one result file (one run).
 
-    rows = evaluate({"sparse_ops": ..., "e2e": ..., "scaling": ...})     # loaded result JSONs (None = not run)
+    rows = evaluate({"sparse_ops": ..., "e2e": ..., "official": ..., "scaling": ..., "parity": ..., "int8": ...})
+
+Every target can fail on a real measurement (reviewed for issue 14; docs/BENCHMARKS.md lists what changed):
+* the spconv comparison runs spconv's GEMM on *our* rulebooks (identical pairs: the same work), spconv on its own
+  rulebooks (3x larger output sets on strided layers) stays in the table as information;
+* the baseline of the end-to-end target is the official TSP3D code (MinkowskiEngine) on the same scene, weights and
+  threads, not our own eager reference (which stays in the e2e table);
+* scaling grows the scanned area (multi-room floors), so quadratic attention shows; a **control** row applies the
+  memory target to the attention as exported, which must MISS -- if it ever passed, the target would not
+  discriminate;
+* accuracy-drop targets are judged by ``tsp3d.accuracy_drop`` (>= 500 samples, a reference at least as good as the
+  class-only oracle, a 95 % CI), else "NOT JUDGED" with the reason.
+Statuses: PASS, MISS, NOT JUDGED (with the reason), N/A (not measured in this run).
 """
 from __future__ import annotations
 
 # (id, statement, bound, direction): value >= bound ("min") or value <= bound ("max")
 TARGETS = (
-    ("sparse_vs_spconv", "C++ sparse conv, rulebooks included, vs spconv Native over the {mix} layer mix (x faster)",
-     1.5, "min"),
+    ("sparse_vs_spconv", "C++ sparse conv vs spconv Native on the same rulebooks (identical pairs), {mix} layer mix, "
+     "gather-GEMM-scatter (x faster)", 1.5, "min"),
     ("sparse_gemm_efficiency", "C++ sparse conv GEMM rate on layers with >= 64 channels, share of dense fp32 GEMM",
      0.6, "min"),
-    ("e2e_speedup", "{config}, {points} points: ONNX Runtime + our library vs PyTorch eager (x faster)", 3.0, "min"),
+    ("official_1t", "{official_scene}: ONNX Runtime FP32 vs the official TSP3D code, 1 thread (x faster)", 3.5, "min"),
+    ("official_2t", "{official_scene}: ONNX Runtime FP32 vs the official TSP3D code, 2 threads (x faster)", 3.5,
+     "min"),
     ("flop_floor", "{config}, {points} points: ONNX Runtime time / FLOP floor (useful FLOPs at the dense GEMM rate)",
      1.5, "max"),
-    ("growth_time", "time growth exponent from {sizes} points (ONNX Runtime FP32)", 1.15, "max"),
-    ("growth_memory", "inference memory growth exponent from {sizes} points (ONNX Runtime FP32)", 1.15, "max"),
+    ("growth_memory", "whole-floor inference memory growth exponent over scene voxels, {floors} (ONNX Runtime FP32)",
+     1.15, "max"),
+    ("growth_memory_control", "control, must MISS: the same with the attention as exported (plain MatMul/Softmax)",
+     1.15, "max"),
+    ("growth_time_tiled", "tiled grounding time growth exponent over area, {floors} (ONNX Runtime FP32)", 1.15, "max"),
+    ("floor_peak_rss", "{floor_points} floor grounds whole with peak RSS (MB, ONNX Runtime FP32, loading included)",
+     2048.0, "max"),
+    ("fp16_drop", "FP16 graph Acc@0.25 drop vs FP32 (fraction; parity benchmark)", 0.003, "max"),
+    ("int8_drop", "INT8 Q/DQ graph Acc@0.25 drop vs FP32 (points; INT8 study)", 1.0, "max"),
 )
 
 
@@ -32,59 +53,108 @@ def _row(entry: dict | None, key: str) -> dict | None:
     return None
 
 
-def values(results: dict) -> dict:
-    """{target id: (value or None, detail)} from the loaded result files."""
-    out = {}
-    sp = results.get("sparse_ops") or {}
+def _sparse(sp: dict, out: dict) -> None:
     tot = sp.get("totals", {})
-    if "cpp" in tot and "spconv" in tot:
-        out["sparse_vs_spconv"] = (tot["spconv"]["total_s"] / tot["cpp"]["total_s"],
-                                   f"{tot['cpp']['total_s'] * 1e3:.0f} ms vs {tot['spconv']['total_s'] * 1e3:.0f} ms")
+    if "cpp" in tot and "spconv_on_ours" in tot:
+        ours, theirs = tot["cpp"]["gemm_s"], tot["spconv_on_ours"]["gemm_s"]
+        alone = (f"; spconv on its own rulebooks, rulebooks included: {tot['spconv']['total_s'] / tot['cpp']['total_s']:.2f}x"
+                 if "spconv" in tot else "")
+        out["sparse_vs_spconv"] = (theirs / ours, f"{ours * 1e3:.0f} ms vs {theirs * 1e3:.0f} ms{alone} (information)")
     if "cpp_wide" in tot:
         w = tot["cpp_wide"]
         out["sparse_gemm_efficiency"] = (w["fraction_of_dense"], f"{w['gemm_useful_gflops']:.1f} vs "
                                          f"{sp['dense_gemm']['gflops']:.1f} GFLOP/s dense; weakest layer "
                                          f"{100 * w['min_layer_fraction']:.0f} %")
+
+
+def _official(off: dict, out: dict) -> None:
+    for threads in (1, 2):
+        cell = (off.get("ratios") or {}).get(str(threads)) or {}
+        if cell.get("ort-fp32") is not None:
+            out[f"official_{threads}t"] = (cell["ort-fp32"], cell.get("detail", ""))
+
+
+def _scaling(sc: dict, out: dict) -> None:
+    rt = sc.get("runtimes") or {}
+    exact, tiled, plain = rt.get("ort-fp32") or {}, rt.get("ort-fp32-tiled") or {}, rt.get("ort-fp32-plain") or {}
+    if exact.get("complete") and exact.get("memory_exponent_voxels") is not None:
+        out["growth_memory"] = (exact["memory_exponent_voxels"], f"time exponent {exact['time_exponent_voxels']:.2f}"
+                                " over voxels (information: attention work is quadratic)")
+    if plain.get("rows"):
+        fail = plain.get("first_failure")
+        value = plain.get("memory_exponent_voxels")
+        detail = f"stopped at {fail['floor']}: {fail['error'][:160]}" if fail else ""
+        # a control that could not run the largest floors has failed the target whatever its exponent
+        out["growth_memory_control"] = (float("inf") if fail else value, detail)
+    if tiled.get("complete") and tiled.get("time_exponent_area") is not None:
+        out["growth_time_tiled"] = (tiled["time_exponent_area"], f"memory exponent {tiled['memory_exponent_voxels']:.2f}")
+    rows = [r for r in exact.get("rows", []) if "p50_s" in r]
+    if exact.get("complete") and rows and rows[-1]["points"] >= 1_000_000:
+        r = rows[-1]
+        peak = max(r.get("peak_rss_mb") or 0.0, r.get("setup_peak_rss_mb") or 0.0)
+        out["floor_peak_rss"] = (peak, f"{r['floor']}, {r['points']} points, {r['p50_s']:.1f} s a run")
+
+
+def _drops(results: dict, out: dict) -> None:
+    drop = (results.get("parity") or {}).get("fp16_drop")
+    if drop:
+        out["fp16_drop"] = (drop.get("drop"), drop)
+    int8 = results.get("int8") or {}
+    verdict = int8.get("accuracy_drop_verdict")
+    if verdict:
+        out["int8_drop"] = (None if verdict.get("drop") is None else 100 * verdict["drop"], verdict)
+    elif int8:
+        n = (int8.get("data") or {}).get("eval_samples")
+        out["int8_drop"] = (None, {"status": "NOT JUDGED", "drop": None, "reason": f"the INT8 study reports no "
+                                   f"per-sample verdict ({n} samples, no class-only oracle)"})
+
+
+def values(results: dict) -> dict:
+    """{target id: (value or None, detail)} from the loaded result files; a detail may be a ``judge_drop``
+    verdict (dict), which then decides the status."""
+    out = {}
+    _sparse(results.get("sparse_ops") or {}, out)
+    _official(results.get("official") or {}, out)
     e2e = results.get("e2e")
-    base = _config_entry(e2e, (e2e or {}).get("main_config", "base"))
-    ort, ref = _row(base, "ort-fp32"), _row(base, "torch-reference")
-    floor = (base or {}).get("floor") or {}
-    if ort and ref:
-        ceiling = (f"; a runtime at the FLOP floor would be {ref['p50_s'] / floor['floor_s']:.2f}x"
-                   if floor.get("floor_s") else "")
-        out["e2e_speedup"] = (ref["p50_s"] / ort["p50_s"], f"{ref['p50_s']:.2f} s vs {ort['p50_s']:.3f} s; peak "
-                              f"{ref.get('peak_rss_mb', 0):.0f} MB vs {ort.get('peak_rss_mb', 0):.0f} MB{ceiling}")
+    entry = _config_entry(e2e, (e2e or {}).get("main_config", "base"))
+    ort, floor = _row(entry, "ort-fp32"), (entry or {}).get("floor") or {}
     if ort and floor.get("floor_s"):
         out["flop_floor"] = (ort["p50_s"] / floor["floor_s"], f"{ort['p50_s']:.3f} s vs floor {floor['floor_s']:.3f} s "
                              f"({floor['useful_gflop']:.1f} GFLOP at {floor['dense_gflops']:.1f} GFLOP/s)")
-    sc = ((results.get("scaling") or {}).get("runtimes") or {}).get("ort-fp32")
-    if sc and sc.get("complete"):
-        if sc.get("time_exponent") is not None:
-            out["growth_time"] = (sc["time_exponent"], "")
-        if sc.get("memory_exponent") is not None:
-            out["growth_memory"] = (sc["memory_exponent"], "")
+    _scaling(results.get("scaling") or {}, out)
+    _drops(results, out)
     return out
 
 
 def _names(results: dict) -> dict:
-    e2e, sc = results.get("e2e") or {}, results.get("scaling") or {}
-    sizes = sc.get("sizes") or [10_000, 200_000]
+    e2e, sc, off = results.get("e2e") or {}, results.get("scaling") or {}, results.get("official") or {}
+    floors = sc.get("floors") or []
     points = (e2e.get("plan") or {}).get("points", 50_000)
+    span = f"{floors[0]['floor']} to {floors[-1]['floor']}" if floors else "the scaling floors"
     return {"mix": (results.get("sparse_ops") or {}).get("config") or "base", "config": e2e.get("main_config", "base"),
-            "points": f"{points // 1000}k", "sizes": f"{sizes[0] // 1000}k to {sizes[-1] // 1000}k"}
+            "points": f"{points // 1000}k", "floors": span,
+            "floor_points": f"the {floors[-1]['points'] / 1e6:.2f}M-point" if floors else "a >= 1M-point",
+            "official_scene": off.get("scene_label", "official weights, 50k-point room")}
+
+
+def _status(value, detail, bound: float, direction: str) -> str:
+    if isinstance(detail, dict) and detail.get("status") == "NOT JUDGED":
+        return "NOT JUDGED"
+    if value is None:
+        return "N/A"
+    return "PASS" if (value >= bound if direction == "min" else value <= bound) else "MISS"
 
 
 def evaluate(results: dict) -> list[dict]:
     found, names = values(results), _names(results)
     rows = []
     for tid, template, bound, direction in TARGETS:
-        statement = template.format(**names)
         value, detail = found.get(tid, (None, "not measured in this run"))
-        if value is None:
-            status = "N/A"
-        else:
-            ok = value >= bound if direction == "min" else value <= bound
-            status = "PASS" if ok else "MISS"
-        rows.append({"id": tid, "target": statement, "bound": bound, "direction": direction, "value": value,
-                     "status": status, "detail": detail})
+        status = _status(value, detail, bound, direction)
+        if isinstance(detail, dict):
+            from tsp3d.accuracy_drop import describe
+
+            detail = describe(detail) if detail.get("drop") is not None else f"not judged: {detail.get('reason')}"
+        rows.append({"id": tid, "target": template.format(**names), "bound": bound, "direction": direction,
+                     "value": None if value == float("inf") else value, "status": status, "detail": detail})
     return rows

@@ -117,13 +117,19 @@ def _tiled_runner(spec: dict, points, feats, mask):
 
 
 def _check_memory(spec: dict, points, form: str) -> None:
-    """The pre-run check of ``tsp3d ground`` (``scene_memory``) for a bundle graph; raises ``CapacityError``."""
-    from tsp3d.runtime.manifest import Bundle
+    """The pre-run check of ``tsp3d ground`` (``scene_memory``) for a bundle or checkpoint; raises
+    ``CapacityError``."""
     from tsp3d.runtime.scene_memory import ModelFacts, check_scene_memory
 
-    root = Path(spec.get("bundle") or Path(spec["graph"]).parent)
-    facts = ModelFacts.from_config(Bundle(root).manifest["model"]["config"])
-    check_scene_memory(points[:, :3], facts, "fused" if form == "fused" else "plain")
+    if spec["runtime"] == "torch":
+        from tsp3d.checkpoint import load_checkpoint
+
+        config = load_checkpoint(spec["checkpoint"]).config.to_dict()
+    else:
+        from tsp3d.runtime.manifest import Bundle
+
+        config = Bundle(Path(spec.get("bundle") or Path(spec["graph"]).parent)).manifest["model"]["config"]
+    check_scene_memory(points[:, :3], ModelFacts.from_config(config), "plain" if form == "plain" else "fused")
 
 
 def measure(spec: dict) -> dict:

@@ -17,13 +17,16 @@ def command(
     clock: str = typer.Option("wall", help="wall, or cpu: CPU time of one thread (needs --threads 1); robust when "
                                            "other processes share the machine."),
     part: Optional[List[str]] = typer.Option(
-        None, "--part", help="Run only these parts (repeat): pipeline, sparse_ops, e2e, scaling, pruning."),
+        None, "--part", help="Run only these parts (repeat): pipeline, sparse_ops, e2e, official, scaling, pruning."),
+    official: Optional[Path] = typer.Option(
+        None, help="A checkout of the official TSP3D code (GWxuan/TSP3D): the baseline row (skipped without)."),
     cache: Optional[Path] = typer.Option(None, help="Cache of benchmark checkpoints and bundles (build/bench)."),
     reuse_bundles: bool = typer.Option(False, help="Reuse cached bundles instead of timing a fresh export."),
     report_only: bool = typer.Option(False, "--report-only", help="Only regenerate the report from the JSON files."),
     force: bool = typer.Option(False, help="Replace earlier results and the report."),
 ) -> None:
-    """Benchmark suite: sparse ops, end to end, scaling, pruning, pipeline times; PASS/MISS; docs/BENCHMARKS.md."""
+    """Benchmark suite: sparse ops, end to end, the official code, scaling, pruning, pipeline times; verdicts;
+    docs/BENCHMARKS.md."""
     import os
 
     # Before torch loads: its OpenMP workers would otherwise spin between ops and take the cores from our kernels'
@@ -42,4 +45,4 @@ def command(
         return
     run_suite(out_dir, report_path, quick=quick, threads=threads or None, cache_dir=cache,
               reuse_bundles=reuse_bundles, parts=tuple(part) if part else PARTS, force=force, clock=clock,
-              say=lambda msg: typer.echo(msg, err=True))
+              official=official, say=lambda msg: typer.echo(msg, err=True))
