@@ -226,7 +226,7 @@ def run(official: str | Path | None, threads=(1, 2), out_dir: Path | None = None
     payload = {"scene_label": f"official weights (seed {SEED}), {POINTS // 1000}k-point room",
                "checkout": str(official), "commit": _commit(official), "points": POINTS, "rounds": ROUNDS,
                "workload": {"ours": prep["counts"], "official": workload},
-               "int8": {k: str(v) for k, v in int8.items()}, "threads": per_threads,
+               "int8": {k: str(v) for k, v in int8.items()}, "per_threads": per_threads,
                "ratios": {n: ratios(t["rows"]) for n, t in per_threads.items()},
                "seconds": time.perf_counter() - t0}
     write_result("official", payload, out_dir)

@@ -253,7 +253,7 @@ def scaling(r: dict, img) -> str:
 
 
 def official(r: dict, img) -> str:
-    threads = r.get("threads", {})
+    threads = r.get("per_threads", {})
     keys = list(dict.fromkeys(k for t in threads.values() for k in t["rows"]))
     rows = []
     for key in keys:

@@ -147,9 +147,7 @@ def run_suite(out_dir: str | Path | None = None, report: str | Path | None = Non
         write_result("e2e", {**common, "main_config": plan.main, "dense_gemm": dense, "configs": entries}, out_dir)
     if "official" in parts and not quick:
         say("official code baseline")
-        result = official_bench.run(official, out_dir=out_dir, cache_dir=cache_dir, say=say)
-        if result is not None:
-            write_result("official", {**common, **result, "threads": result["threads"]}, out_dir)
+        official_bench.run(official, out_dir=out_dir, cache_dir=cache_dir, say=say)  # writes official.json
     if "scaling" in parts:
         say("scaling over the scanned area")
         result = scaling.run(plan.main, 1 if clock == "cpu" else threads, quick, clock=clock, cache_dir=cache_dir,
