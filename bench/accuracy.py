@@ -1,20 +1,24 @@
-"""Accuracy benchmark (issue 3): train ``tiny`` under a time budget on the default synthetic benchmark, evaluate it on
-the full validation split, and write ``docs/bench/accuracy.json`` with PASS/MISS per target.
+"""Accuracy benchmark (issues 3, 12): train ``tiny`` under a CPU-time budget on the default synthetic benchmark,
+evaluate it on the full validation split, and write ``docs/bench/<profile result>.json`` with PASS/MISS per target.
 
-    python -m tsp3d.bench.accuracy                       # 15 minutes of training, 1 thread, then the full val split
+    python -m tsp3d.bench.accuracy                          # profile 15min: 15 CPU-minutes, 1 thread, full val split
+    python -m tsp3d.bench.accuracy --profile reference      # the reference checkpoint: 120 CPU-minutes (resumable)
     python -m tsp3d.bench.accuracy --data /tmp/synth_default --budget-min 15 --threads 1
 
 The benchmark data (``tsp3d.data.synth`` defaults: 1200 train / 200 val scenes of 50k points, seed 0) is generated
 into ``data/bench/synth-default`` when absent (git-ignored; any existing copy can be passed with ``--data``, it is
 checked to be the default benchmark). Text features are encoded once into ``data/bench/textcache`` before the
-training clock starts (the frozen encoder is data preparation; its time is reported). The budget counts training
-steps only; the learning-curve validations on ``--curve-samples`` annotations are timed separately. The checkpoint
-stays in the run directory (``runs/accuracy``, git-ignored); its path is in the JSON for reuse.
+training clock starts (the frozen encoder is data preparation; its time is reported). The budget counts the CPU time
+of the training steps (``budget_clock = "process"``; with 1 thread, CPU-minutes, whatever else loads the machine);
+the learning-curve validations on ``--curve-samples`` annotations are timed separately on the same clock. The
+checkpoint stays in the run directory (git-ignored); its path is in the JSON for reuse. ``--resume`` continues an
+interrupted run from its last checkpoint.
 
-JSON (``benchmark: accuracy``): ``targets`` (the issue's thresholds), ``results`` (``model``: Acc@0.25/0.5 overall,
-unique, multiple with counts; ``baselines``: random and class-only oracle on the same split; ``learning_curve``;
-``training``: steps, seconds, s/step, threads, backend, recipe; ``checkpoint``), ``verdict`` (PASS/MISS per target),
-``command``, ``machine``.
+JSON (``benchmark``: the profile's result name): ``targets`` (the issue's thresholds), ``results`` (``model``:
+Acc@0.25/0.5 overall, unique, multiple with counts and 95 % Wilson intervals; ``curve``: right-class rate and the rest
+of ``evaluation.curve_metrics`` on the full split; ``baselines``: random and class-only oracle on the same split;
+``learning_curve``; ``training``: steps, CPU seconds, s/step, threads, backend, recipe; ``checkpoint``), ``verdict``
+(PASS/MISS per target), ``command``, ``machine``.
 """
 from __future__ import annotations
 
@@ -24,19 +28,23 @@ import sys
 import time
 from pathlib import Path
 
+from tsp3d.train.recipes import TINY_CPU
+
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO / "data" / "bench" / "synth-default"
 DEFAULT_TEXT_CACHE = REPO / "data" / "bench" / "textcache"
 DEFAULT_RUN = REPO / "runs" / "accuracy"
-TARGETS = {  # issue 3
-    "acc@0.25": 0.80,
-    "acc@0.5": 0.60,
-    "multiple_acc@0.25_over_class_only": 0.15,  # multiple-subset Acc@0.25 >= class-only oracle (multiple) + 15 pts
+# Issue 12's targets. "multiple_acc@0.25_over_class_only": multiple-subset Acc@0.25 minus the class-only oracle's.
+PROFILES = {
+    "15min": {"budget_min": 15.0, "result": "accuracy", "run_dir": DEFAULT_RUN,
+              "targets": {"acc@0.25": 0.50, "right_class": 0.85}},
+    "reference": {"budget_min": 120.0, "result": "accuracy_reference", "run_dir": REPO / "runs" / "reference",
+                  "targets": {"acc@0.25": 0.75, "acc@0.5": 0.55, "multiple_acc@0.25_over_class_only": 0.25}},
 }
-# The tiny recipe for a short CPU budget (docs/model.md, "Training tiny in minutes"); every other option is the
-# TrainOptions default.
-RECIPE = {"config": "tiny", "batch_size": 8, "sentences_per_scene": 4, "lr": 4e-3, "lr_schedule": "cosine",
-          "warmup_steps": 30, "grad_clip": 1.0, "weight_decay": 5e-4, "augment": True}
+TARGETS = PROFILES["15min"]["targets"]
+# The tiny recipe for a CPU budget (tsp3d/train/recipes.py; docs/model.md); every other option is the TrainOptions
+# default.
+RECIPE = TINY_CPU
 
 
 def ensure_benchmark(data: Path, generate: bool = True, progress=None, require_default: bool = True) -> dict:
@@ -62,24 +70,18 @@ def ensure_benchmark(data: Path, generate: bool = True, progress=None, require_d
     return meta
 
 
-def run(data: Path = DEFAULT_DATA, run_dir: Path = DEFAULT_RUN, budget_min: float = 15.0, threads: int = 1,
+def run(data: Path = DEFAULT_DATA, run_dir: Path | None = None, budget_min: float | None = None, threads: int = 1,
         curve_every: int = 200, curve_samples: int = 200, text_cache: Path = DEFAULT_TEXT_CACHE,
         val_limit: int = 0, force: bool = False, out_dir: Path | None = None, recipe: dict | None = None,
-        command: str | None = None, require_default: bool = True) -> dict:
-    """Train, evaluate, write ``accuracy.json``; returns its payload."""
-    import torch
-
+        command: str | None = None, require_default: bool = True, profile: str = "15min",
+        resume: bool = False) -> dict:
+    """Train (or resume), evaluate, write the profile's result JSON; returns its payload."""
     from tsp3d.bench.common import machine_info, write_result
-    from tsp3d.checkpoint import load_model
-    from tsp3d.data.baselines import compute_baselines
-    from tsp3d.data.dataset import GroundingDataset
-    from tsp3d.evaluation import error_breakdown, evaluate
-    from tsp3d.sparse import get_backend, set_backend
-    from tsp3d.text import TextFeatureCache, load_text_encoder
     from tsp3d.train import TrainOptions, train
-    from tsp3d.train.logs import read_csv
-    from tsp3d.train.loop import select_sparse_backend
 
+    prof = PROFILES[profile]
+    run_dir = Path(run_dir or prof["run_dir"])
+    budget_min = prof["budget_min"] if budget_min is None else budget_min
     recipe = {**RECIPE, **(recipe or {})}
     machine_before = machine_info()
     t0 = time.perf_counter()
@@ -89,8 +91,33 @@ def run(data: Path = DEFAULT_DATA, run_dir: Path = DEFAULT_RUN, budget_min: floa
                         val_every=0, val_every_steps=curve_every, val_samples=curve_samples,
                         text_cache=str(text_cache), **recipe)
     t0 = time.perf_counter()
-    result = train(opts, force=force, progress=sys.stderr.isatty())
+    result = train(opts, resume=resume and (run_dir / "last.pt").is_file(), force=force and not resume,
+                   progress=sys.stderr.isatty())
     train_wall_s = time.perf_counter() - t0
+    payload = evaluate_run(run_dir, data, threads, text_cache, val_limit, prof["targets"])
+    payload["results"]["training"].update(stopped_by=result.stopped_by, budget_min=budget_min, recipe=recipe,
+                                          wall_seconds=round(train_wall_s, 1))
+    payload["results"]["data_seconds"] = round(data_s, 1)
+    payload.update(name=prof["result"], profile=profile, command=command, machine_before=machine_before,
+                   title=f"tiny trained {budget_min:g} CPU-minutes, default synthetic benchmark, full val split")
+    payload["markdown"] = markdown(payload)
+    write_result(prof["result"], payload, out_dir)
+    return payload
+
+
+def evaluate_run(run_dir: Path, data: Path, threads: int, text_cache: Path, val_limit: int, targets: dict) -> dict:
+    """Evaluate ``run_dir/last.pt`` on the validation split against the baselines and ``targets``."""
+    import torch
+
+    from tsp3d.checkpoint import load_model
+    from tsp3d.data.baselines import compute_baselines
+    from tsp3d.data.dataset import GroundingDataset
+    from tsp3d.evaluation import curve_metrics, error_breakdown, evaluate, wilson_interval
+    from tsp3d.sparse import get_backend, set_backend
+    from tsp3d.text import TextFeatureCache, load_text_encoder
+    from tsp3d.train.logs import read_csv
+    from tsp3d.train.loop import select_sparse_backend
+
     ckpt_path = Path(run_dir) / "last.pt"
     model, ckpt = load_model(ckpt_path)
     previous, previous_threads = get_backend(), torch.get_num_threads()
@@ -107,97 +134,113 @@ def run(data: Path = DEFAULT_DATA, run_dir: Path = DEFAULT_RUN, budget_min: floa
     eval_s = time.perf_counter() - t0
     base = compute_baselines(val if not val_limit else [val[i] for i in range(min(val_limit, len(val)))])
     acc = report["accuracy"]
+    for split in acc.values():  # 95 % intervals: the verdicts are on a sample
+        for k in ("acc@0.25", "acc@0.5"):
+            hits = round(split[k] * split["n"]) if split["n"] else 0  # an empty split's accuracy is NaN
+            split[f"{k}_ci95"] = list(wilson_interval(hits, split["n"]))
     baselines = {name: {s: {"n": sc.count[s], **{f"acc@{k:g}": v for k, v in sc.acc[s].items()}}
                         for s in sc.acc} for name, sc in base.items()}
+    curve_now = curve_metrics(report, val)
     log = read_csv(Path(run_dir) / "train_log.csv")
-    curve = [{k: r[k] for k in ("step", "train_s", "val_s", "overall_acc@0.25", "overall_acc@0.5",
-                                "multiple_acc@0.25") if k in r}
-             for r in read_csv(Path(run_dir) / "val_log.csv")]
-    steps, train_s = result.step, float(ckpt.meta.get("train_seconds", 0.0))
-    oracle_multiple = baselines["class_only"]["multiple"]["acc@0.25"]
-    checks = {
-        "acc@0.25": acc["overall"]["acc@0.25"] >= TARGETS["acc@0.25"],
-        "acc@0.5": acc["overall"]["acc@0.5"] >= TARGETS["acc@0.5"],
-        "multiple_acc@0.25_over_class_only":
-            acc["multiple"]["acc@0.25"] >= oracle_multiple + TARGETS["multiple_acc@0.25_over_class_only"],
-    }
-    payload = {
-        "name": "accuracy",
-        "title": f"tiny trained {budget_min:g} min on CPU, default synthetic benchmark, full val split",
-        "command": command,
-        "targets": TARGETS,
+    val_log = Path(run_dir) / "val_log.csv"
+    curve = read_csv(val_log) if val_log.is_file() else []
+    steps, train_s = ckpt.step, float(ckpt.meta.get("train_seconds", 0.0))
+    values = {"acc@0.25": acc["overall"]["acc@0.25"], "acc@0.5": acc["overall"]["acc@0.5"],
+              "right_class": curve_now["right_class"],
+              "multiple_acc@0.25_over_class_only":
+                  acc["multiple"]["acc@0.25"] - baselines["class_only"]["multiple"]["acc@0.25"]}
+    opts = ckpt.meta.get("options", {})
+    return {
+        "targets": targets,
+        "values": {k: values[k] for k in targets},
         "results": {
             "model": acc,
+            "curve": curve_now,
             "baselines": baselines,
             "learning_curve": curve,
             "training": {
                 "steps": steps, "train_seconds": round(train_s, 1), "s_per_step": round(train_s / max(steps, 1), 3),
-                "stopped_by": result.stopped_by, "budget_min": budget_min, "threads": threads,
+                "budget_clock": ckpt.meta.get("budget_clock", "wall"), "threads": opts.get("threads"),
                 "sparse_backend": ckpt.meta.get("sparse_backend"), "points": ckpt.meta.get("points"),
-                "samples_seen": steps * opts.batch_size, "train_annotations": len(GroundingDataset(data, "train")),
-                "recipe": recipe, "wall_seconds": round(train_wall_s, 1),
+                "samples_seen": steps * opts.get("batch_size", 0), "seed": opts.get("seed"),
+                "train_annotations": len(GroundingDataset(data, "train")),
+                "validation_seconds": round(sum(float(r.get("val_s", 0)) for r in curve), 1),
                 "loss_first_last": [log[0]["loss"], log[-1]["loss"]] if log else None,
             },
             "errors": error_breakdown(report["predictions"], val),
             "evaluation": {"annotations": acc["overall"]["n"], "seconds": round(eval_s, 1),
                            "latency": report["latency"]},
-            "data_seconds": round(data_s, 1),
-            "checkpoint": str(Path(ckpt_path).resolve()),
+            "checkpoint": str(ckpt_path.resolve()),
         },
-        "verdict": {k: "PASS" if ok else "MISS" for k, ok in checks.items()},
-        "machine_before": machine_before,
+        "verdict": {k: "PASS" if values[k] >= b else "MISS" for k, b in targets.items()},
     }
-    payload["markdown"] = markdown(payload)
-    write_result("accuracy", payload, out_dir)
-    return payload
+
+
+def _fmt_acc(m: dict, key: str) -> str:
+    ci = m.get(f"{key}_ci95")
+    return f"{m[key]:.3f}" + (f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "")
 
 
 def markdown(d: dict) -> str:
     """The docs/BENCHMARKS.md section of an accuracy result: model vs baselines, verdicts, training, curve, errors."""
     r, t = d["results"], d["results"]["training"]
-    lines = ["| | overall Acc@0.25 | overall Acc@0.5 | unique Acc@0.25 | multiple Acc@0.25 | multiple Acc@0.5 |",
-             "|---|---|---|---|---|---|"]
+    lines = ["| | overall Acc@0.25 [95 % CI] | overall Acc@0.5 | unique Acc@0.25 | multiple Acc@0.25 | "
+             "multiple Acc@0.5 |", "|---|---|---|---|---|---|"]
     rows = [("tiny, trained (this run)", r["model"])]
     rows += [(f"baseline: {k.replace('_', '-')}", v) for k, v in r["baselines"].items()]
     for name, m in rows:
-        lines.append(f"| {name} | {m['overall']['acc@0.25']:.4f} | {m['overall']['acc@0.5']:.4f} | "
-                     f"{m['unique']['acc@0.25']:.4f} | {m['multiple']['acc@0.25']:.4f} | {m['multiple']['acc@0.5']:.4f} |")
-    lines += ["", "| target | bound | status |", "|---|---|---|"]
-    lines += [f"| {k} | {b} | **{d['verdict'][k]}** |" for k, b in d["targets"].items()]
+        lines.append(f"| {name} | {_fmt_acc(m['overall'], 'acc@0.25')} | {m['overall']['acc@0.5']:.3f} | "
+                     f"{m['unique']['acc@0.25']:.3f} | {m['multiple']['acc@0.25']:.3f} | {m['multiple']['acc@0.5']:.3f} |")
+    lines += ["", "| target | bound | measured | status |", "|---|---|---|---|"]
+    lines += [f"| {k} | {b} | {d.get('values', {}).get(k, float('nan')):.3f} | **{d['verdict'][k]}** |"
+              for k, b in d["targets"].items()]
+    c = r.get("curve") or {}
     loss = t.get("loss_first_last")
-    lines += ["", f"`{d.get('command')}`. Training: {t['steps']} steps in {t['train_seconds']:.0f} s "
-              f"({t['s_per_step']:.2f} s/step, {t['threads']} thread(s), sparse backend `{t['sparse_backend']}`, "
-              f"{t['points']} points, {t['samples_seen']} sentences seen of {t['train_annotations']}, recipe "
-              f"`{json.dumps(t['recipe'])}`)" + (f"; loss {loss[0]:.2f} -> {loss[1]:.2f}." if loss else "."),
-              "", "Learning curve (validation subset):", "",
-              "| step | training s | overall Acc@0.25 | multiple Acc@0.25 |", "|---|---|---|---|"]
-    lines += [f"| {c['step']} | {c['train_s']:.0f} | {c['overall_acc@0.25']:.3f} | {c.get('multiple_acc@0.25', 0):.3f} |"
-              for c in r["learning_curve"]]
+    lines += ["", f"`{d.get('command')}`. Training: {t['steps']} steps in {t['train_seconds']:.0f} s of "
+              f"{'CPU' if t.get('budget_clock') == 'process' else 'wall'} time ({t['s_per_step']:.2f} s/step, "
+              f"{t['threads']} thread(s), sparse backend `{t['sparse_backend']}`, {t['points']} points, "
+              f"{t['samples_seen']} sentences seen of {t['train_annotations']}, seed {t.get('seed')}, recipe "
+              f"`{json.dumps(t.get('recipe'))}`)" + (f"; loss {loss[0]:.2f} -> {loss[1]:.2f}." if loss else "."),
+              "", f"Full split, by the object each box designates (evaluation.picked_object, whatever the box's "
+              f"size): right class {c.get('right_class', 0):.3f}, the target among right-class picks "
+              f"{c.get('target_in_right_class', 0):.3f}, distinct objects picked per scene "
+              f"{c.get('objects_per_scene', 0):.2f} for {c.get('targets_per_scene', 0):.2f} distinct targets "
+              f"(a text-blind model: 1).", "", "Learning curve (validation subset; CPU seconds of training):", "",
+              "| step | training s | Acc@0.25 | Acc@0.5 | right class | target in right class | objects/scene | "
+              "validation s |", "|---|---|---|---|---|---|---|---|"]
+    lines += [f"| {p['step']} | {p['train_s']:.0f} | {p.get('overall_acc@0.25', 0):.3f} | "
+              f"{p.get('overall_acc@0.5', 0):.3f} | {p.get('right_class', float('nan')):.3f} | "
+              f"{p.get('target_in_right_class', float('nan')):.3f} | {p.get('objects_per_scene', float('nan')):.2f} | "
+              f"{p.get('val_s', 0):.0f} |" for p in r["learning_curve"]]
     e = r.get("errors")
     if e:
         lines += ["", f"Where the boxes go (IoU > {e['threshold']:g} with): the target {e['hit']:.3f}, another object "
                   f"of its class {e['other_same_class']:.3f}, an object of another class {e['other_class']:.3f}, no "
                   f"object {e['no_object']:.3f}."]
-        if "objects_per_scene" in e:
-            lines[-1] += (f" Distinct objects matched per scene {e['objects_per_scene']:.2f} for "
-                          f"{e['targets_per_scene']:.2f} distinct targets (a text-blind model: 1).")
+        kinds = e.get("acc_by_kind") or {}
+        if kinds:
+            lines[-1] += " Acc@0.25 by description kind: " + ", ".join(
+                f"{k} {v['acc@0.25']:.3f} (n={v['n']})" for k, v in kinds.items()) + "."
     return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--profile", choices=sorted(PROFILES), default="15min",
+                   help="15min (the 15 CPU-minute benchmark) or reference (the reference checkpoint, 120 CPU-minutes)")
     p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="benchmark directory (generated when absent)")
-    p.add_argument("--run-dir", type=Path, default=DEFAULT_RUN)
-    p.add_argument("--budget-min", type=float, default=15.0, help="training minutes")
-    p.add_argument("--threads", type=int, default=1, help="torch threads (2 is ~1.4x faster on a quiet 2-core "
-                   "machine, but 10x slower or worse when other jobs share the cores: measured in docs/model.md)")
+    p.add_argument("--run-dir", type=Path, default=None, help="default: the profile's (runs/accuracy, runs/reference)")
+    p.add_argument("--budget-min", type=float, default=None, help="training CPU-minutes (default: the profile's)")
+    p.add_argument("--threads", type=int, default=1, help="torch threads (the budget counts process CPU time: with "
+                   "more threads it runs out sooner in wall time)")
     p.add_argument("--curve-every", type=int, default=200, help="steps between learning-curve validations")
     p.add_argument("--curve-samples", type=int, default=200, help="validation annotations per curve point")
     p.add_argument("--val-limit", type=int, default=0, help="final evaluation on the first N annotations (0 = all)")
     p.add_argument("--text-cache", type=Path, default=DEFAULT_TEXT_CACHE)
-    p.add_argument("--out-dir", type=Path, default=None, help="where accuracy.json goes (default docs/bench)")
+    p.add_argument("--out-dir", type=Path, default=None, help="where the JSON goes (default docs/bench)")
     p.add_argument("--force", action="store_true", help="start over in a non-empty run directory")
-    p.add_argument("--report-only", action="store_true", help="re-render the Markdown of an existing accuracy.json")
+    p.add_argument("--resume", action="store_true", help="continue the run in --run-dir from its last.pt")
+    p.add_argument("--report-only", action="store_true", help="re-render the Markdown of an existing result")
     a = p.parse_args(argv)
     from tsp3d.errors import Tsp3dError
 
@@ -205,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
         from tsp3d.bench.common import RESULTS_DIR
         from tsp3d.utils.atomic import write_json
 
-        path = (a.out_dir or RESULTS_DIR) / "accuracy.json"
+        path = (a.out_dir or RESULTS_DIR) / f"{PROFILES[a.profile]['result']}.json"
         if not path.is_file():
             print(f"error: {path} does not exist (run the benchmark first)", file=sys.stderr)
             return 1
@@ -217,13 +260,13 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         r = run(a.data, a.run_dir, a.budget_min, a.threads, a.curve_every, a.curve_samples, a.text_cache,
-                a.val_limit, a.force, a.out_dir,
+                a.val_limit, a.force, a.out_dir, profile=a.profile, resume=a.resume,
                 command="python -m tsp3d.bench.accuracy " + " ".join(argv if argv is not None else sys.argv[1:]))
     except Tsp3dError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
-    m = r["results"]["model"]
-    print(json.dumps({"model": m, "verdict": r["verdict"], "checkpoint": r["results"]["checkpoint"]}, indent=1))
+    print(json.dumps({"model": r["results"]["model"]["overall"], "values": r["values"], "verdict": r["verdict"],
+                      "checkpoint": r["results"]["checkpoint"]}, indent=1))
     return 0
 
 

@@ -15,6 +15,7 @@ import pytest
 import torch
 
 from tsp3d.checkpoint import load_checkpoint
+from tsp3d.errors import InputFileError
 from tsp3d.train import TrainOptions, train
 from tsp3d.train.batches import epoch_order
 
@@ -173,10 +174,17 @@ def test_budget_counts_training_time_and_validates_every_n_steps(micro, tmp_path
     lrs = [r["lr"] for r in read_csv(tmp_path / "v" / "train_log.csv")]
     assert lrs[0] == pytest.approx(TrainOptions().lr)  # cosine at progress 0, warm-up of 1 step done
     assert lrs == sorted(lrs, reverse=True) and lrs[-1] < lrs[0]
+    assert {"right_class", "target_in_right_class", "objects_per_scene"} <= set(rows[0])
     ck = load_checkpoint(tmp_path / "v" / "last.pt")
     assert ck.meta["train_seconds"] > 0 and ck.meta["sparse_backend"] in ("cpp", "reference", "spconv")
+    assert ck.meta["budget_clock"] == "wall" and "commit" in ck.meta["code"]
     again = train(_opts(micro, tmp_path / "b", time_budget_min=1e-6), progress=False)
     assert again.stopped_by == "time_budget" and again.step == 1
+    cpu = train(_opts(micro, tmp_path / "c", max_steps=2, budget_clock="process"), progress=False)
+    ck = load_checkpoint(tmp_path / "c" / "last.pt")
+    assert cpu.step == 2 and ck.meta["budget_clock"] == "process" and ck.meta["train_seconds"] > 0
+    with pytest.raises(InputFileError, match="budget_clock"):
+        TrainOptions(budget_clock="gpu")
 
 
 def test_epoch_groups_cover_each_annotation_once_grouped_by_scene():
@@ -233,7 +241,10 @@ def test_accuracy_benchmark_writes_a_self_describing_result(micro, tmp_path):
     assert sum(res["errors"][k] for k in ("hit", "other_same_class", "other_class", "no_object")) == pytest.approx(1)
     assert res["errors"]["hit"] == pytest.approx(res["model"]["overall"]["acc@0.25"])
     assert get_backend() == before  # the global backend is the caller's again
-    assert "| target | bound | status |" in r["markdown"] and "objects matched per scene" in r["markdown"]
+    assert "| target | bound | measured | status |" in r["markdown"] and "objects picked per scene" in r["markdown"]
+    assert set(res["curve"]) >= {"right_class", "target_in_right_class"} and r["values"].keys() == r["verdict"].keys()
+    lo, hi = res["model"]["overall"]["acc@0.25_ci95"]
+    assert lo <= res["model"]["overall"]["acc@0.25"] <= hi
 
 
 def test_memorize_benchmark_trains_and_evaluates_on_the_same_sentences(micro, tmp_path):

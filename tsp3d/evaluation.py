@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from tsp3d.data.boxes import axis_aligned_iou, hit
+from tsp3d.model.tgp import cba_protocol_sample
 
 THRESHOLDS = (0.25, 0.5)
 
@@ -29,6 +30,16 @@ class SamplePrediction:
     iou: float
     unique: bool
     counts: dict = field(default_factory=dict)
+
+
+def wilson_interval(hits: int, n: int, z: float = 1.959964) -> tuple[float, float]:
+    """95 % Wilson score interval of a proportion hits / n ((0, 1) for n = 0)."""
+    if n <= 0:
+        return 0.0, 1.0
+    p = hits / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return float(max(0.0, centre - half)), float(min(1.0, centre + half))
 
 
 def _split_acc(preds: list[SamplePrediction], keep) -> dict:
@@ -68,12 +79,15 @@ def scene_points(model, scene, points: int = 0) -> torch.Tensor:
 
 
 @torch.no_grad()
-def evaluate(model, dataset, text_source, limit: int = 0, progress=None, points: int = 0) -> dict:
+def evaluate(model, dataset, text_source, limit: int = 0, progress=None, points: int = 0, cba: str = "ours",
+             seed: int = 0) -> dict:
     """Evaluate ``model`` (eval mode is set here) on a ``GroundingDataset``-like sequence of (Scene, Annotation).
 
     ``text_source``: a TextEncoder or TextFeatureCache. ``limit`` > 0 evaluates the first ``limit`` annotations
     (whole scenes at a time are not required). ``progress``: optional callable(done, total). ``points``: points
-    per scene (0 = the config's max_points; pass the training point count when it differs).
+    per scene (0 = the config's max_points; pass the training point count when it differs). ``cba``: the CBA
+    sample (``tsp3d.model.tgp.CBA_CHOICES``; ``official-random`` draws like the official evaluation, seeded by
+    ``seed``).
     """
     was_training = model.training
     model.eval()
@@ -94,7 +108,9 @@ def evaluate(model, dataset, text_source, limit: int = 0, progress=None, points:
             t0 = time.perf_counter()
             text = text_source.encode([ann.text])
             t1 = time.perf_counter()
-            center, size, score, counts = model.ground(*levels, text.feats, text.pad_mask)
+            sample = cba_protocol_sample(levels[0], model.cfg.head.cba_samples, cba,
+                                         torch.Generator().manual_seed(seed * 1_000_003 + i))
+            center, size, score, counts = model.ground(*levels, text.feats, text.pad_mask, sample)
             t2 = time.perf_counter()
             t_text.append(t1 - t0)
             t_head.append(t2 - t1)
@@ -127,6 +143,41 @@ def format_accuracy(acc: dict) -> str:
         a = acc[split]
         lines.append(f"{split:<9} {a['n']:>5}   {a['acc@0.25']:8.4f}  {a['acc@0.5']:7.4f}")
     return "\n".join(lines)
+
+
+def picked_object(center, boxes) -> int:
+    """The scene object a predicted box centre designates, whatever the box's size: the smallest object box that
+    contains the centre, else the object whose box is nearest to it (``boxes``: [M, 6] centre + size)."""
+    boxes = np.asarray(boxes, dtype=np.float64)
+    gap = np.maximum(np.abs(np.asarray(center, dtype=np.float64)[None, :] - boxes[:, :3]) - boxes[:, 3:] / 2, 0.0)
+    dist = np.sqrt((gap ** 2).sum(axis=1))
+    volume = boxes[:, 3:].prod(axis=1)
+    return int(np.lexsort((volume, dist))[0])  # nearest first, the smaller box on a tie (e.g. both contain it)
+
+
+def curve_metrics(report: dict, dataset) -> dict:
+    """What a learning curve shows (``report``: an ``evaluate`` result). Besides Acc@0.25/0.5, the object each
+    prediction designates (``picked_object``: independent of how well the box is regressed): ``right_class`` (it
+    has the target's class), ``target_in_right_class`` (of those, it is the target: what the sentence adds beyond
+    the class) and ``objects_per_scene`` (distinct objects picked per scene, against ``targets_per_scene``; a
+    text-blind model picks 1)."""
+    anns = {a.ann_id: a for a in dataset.annotations}
+    right, target, picked, wanted = [], [], defaultdict(set), defaultdict(set)
+    for p in report["predictions"]:
+        ann, scene = anns[p["ann_id"]], dataset.scene(p["scene_id"])
+        obj = picked_object(p["box"][:3], scene.boxes)
+        same = bool(scene.labels) and scene.labels[obj] == scene.labels[ann.target]
+        right.append(same)
+        if same:
+            target.append(obj == ann.target)
+        picked[p["scene_id"]].add(obj)
+        wanted[p["scene_id"]].add(ann.target)
+    acc = report["accuracy"]["overall"]
+    return {"acc@0.25": acc["acc@0.25"], "acc@0.5": acc["acc@0.5"],
+            "right_class": float(np.mean(right)) if right else 0.0,
+            "target_in_right_class": float(np.mean(target)) if target else 0.0,
+            "objects_per_scene": float(np.mean([len(v) for v in picked.values()])) if picked else 0.0,
+            "targets_per_scene": float(np.mean([len(v) for v in wanted.values()])) if wanted else 0.0}
 
 
 def error_breakdown(predictions: list[dict], dataset, threshold: float = 0.25) -> dict:

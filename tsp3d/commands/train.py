@@ -14,6 +14,8 @@ def command(
     max_steps: int = typer.Option(0, help="Stop after this many steps (0 = no limit)."),
     time_budget: float = typer.Option(0.0, "--time-budget", "--time-budget-min",
                                       help="Stop after this many minutes of training in total (0 = no limit)."),
+    budget_clock: str = typer.Option("wall", help="Clock of --time-budget: wall, or process (CPU time of the "
+                                                  "training process; with --threads 1, CPU-minutes)."),
     batch_size: int = typer.Option(4, help="Samples per step and process."),
     sentences_per_scene: int = typer.Option(1, help="Sentences of one scene sharing a backbone pass (1 = official)."),
     lr: float = typer.Option(5e-4, help="AdamW learning rate."),
@@ -47,7 +49,7 @@ def command(
         raise typer.BadParameter(f"--lr-milestones must be comma-separated integers, got {lr_milestones!r}")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     opts = TrainOptions(config=config, data=str(data), out=str(out), epochs=epochs, max_steps=max_steps,
-                        time_budget_min=time_budget, batch_size=batch_size,
+                        time_budget_min=time_budget, budget_clock=budget_clock, batch_size=batch_size,
                         sentences_per_scene=sentences_per_scene, lr=lr, weight_decay=weight_decay,
                         grad_clip=grad_clip, lr_schedule=lr_schedule, lr_milestones=milestones,
                         warmup_steps=warmup_steps, augment=augment, detection_prompts=detection_prompts,

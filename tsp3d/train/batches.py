@@ -70,7 +70,7 @@ def step_batch(scenes, idxs: list[int], texts, seed: int, epoch: int, augment_on
             view = any(_view_dependent(ann) for _, ann, _ in members)
             pts, boxes = augment(pts, boxes, members[0][1].text, np.random.default_rng([seed, epoch, members[0][2]]),
                                  view, scene.point_objects)
-        copy = Scene(scene.scene_id, pts, boxes, scene.labels)
+        copy = Scene(scene.scene_id, pts, boxes, scene.labels, object_attributes=scene.object_attributes)
         points.append(torch.as_tensor(np.ascontiguousarray(pts, np.float32)))
         items += [(copy, ann) for _, ann, _ in members]
         scene_of += [g] * len(members)

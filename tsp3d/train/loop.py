@@ -108,7 +108,7 @@ def train(opts: TrainOptions, resume: bool = False, force: bool = False, progres
 def _train(opts: TrainOptions, resume: bool, force: bool, progress: bool) -> TrainResult:
     from tsp3d.checkpoint import load_checkpoint, save_checkpoint
     from tsp3d.data.dataset import GroundingDataset
-    from tsp3d.evaluation import evaluate
+    from tsp3d.evaluation import curve_metrics, evaluate
     from tsp3d.model import TSP3D
     from tsp3d.model.config import load_config
     from tsp3d.text.cache import TextFeatureCache
@@ -164,11 +164,14 @@ def _train(opts: TrainOptions, resume: bool, force: bool, progress: bool) -> Tra
         raise InputFileError(f"the train split's {len(train_set)} annotations make no full batch of "
                              f"{opts.batch_size} ({opts.sentences_per_scene} per scene) x {world} processes")
     budget_s = opts.time_budget_min * 60.0
+    clock = time.process_time if opts.budget_clock == "process" else time.perf_counter  # what train_s counts
     schedule = LrSchedule(optimizer, opts.lr_schedule, opts.lr,
                           milestones_steps=[m * steps_per_epoch for m in opts.lr_milestones], gamma=opts.lr_gamma,
                           warmup_steps=opts.warmup_steps, max_steps=opts.max_steps, budget_s=budget_s,
                           epoch_steps=opts.epochs * steps_per_epoch)
     epoch, step, best, train_s = 0, 0, -1.0, 0.0
+    code = ckpt.meta.get("code") if ckpt else None
+    code = code or code_version()  # the code the run started with (a resumed run keeps its first session's)
     if ckpt:
         if ckpt.optimizer:
             optimizer.load_state_dict(ckpt.optimizer)
@@ -192,17 +195,19 @@ def _train(opts: TrainOptions, resume: bool, force: bool, progress: bool) -> Tra
         if rank == 0:
             save_checkpoint(path, model, optimizer=optimizer, epoch=ep, step=st,
                             meta={"options": opts.to_dict(), "best_acc25": best, "steps_per_epoch": steps_per_epoch,
-                                  "points": points, "sparse_backend": backend, "train_seconds": train_s},
+                                  "points": points, "sparse_backend": backend, "train_seconds": train_s,
+                                  "budget_clock": opts.budget_clock, "code": code},
                             force=True)
 
     def validate(ep: int, st: int) -> None:
         nonlocal best
-        t0 = time.perf_counter()
+        t0 = clock()
         res = evaluate(model, val_set, texts, limit=opts.val_samples, points=points)
-        acc = res["accuracy"]
-        val_log.write({"step": st, "epoch": ep, "train_s": round(train_s, 2),
-                       "val_s": round(time.perf_counter() - t0, 2),
-                       **{f"{s}_{k}": v for s in ("overall", "unique", "multiple") for k, v in acc[s].items()}})
+        acc, curve = res["accuracy"], curve_metrics(res, val_set)
+        val_log.write({"step": st, "epoch": ep, "train_s": round(train_s, 2), "val_s": round(clock() - t0, 2),
+                       **{f"{s}_{k}": v for s in ("overall", "unique", "multiple") for k, v in acc[s].items()},
+                       **{k: round(curve[k], 4) for k in ("right_class", "target_in_right_class",
+                                                          "objects_per_scene", "targets_per_scene")}})
         if acc["overall"]["acc@0.25"] > best:
             best = acc["overall"]["acc@0.25"]
             save(out / "best.pt", ep, st)
@@ -214,7 +219,7 @@ def _train(opts: TrainOptions, resume: bool, force: bool, progress: bool) -> Tra
         while epoch < opts.epochs and stopped_by == "epochs":
             batches = batches_of(epoch)
             for b_idx in range(step - epoch * steps_per_epoch, len(batches)):
-                t0 = time.perf_counter()
+                t0 = clock()
                 torch.manual_seed(opts.seed * 1_000_003 + step * world + rank)  # the model's sampling
                 lr = schedule.apply(step, train_s)
                 losses = net(step_batch(scenes, batches[b_idx], texts, opts.seed, epoch, opts.augment))
@@ -223,7 +228,7 @@ def _train(opts: TrainOptions, resume: bool, force: bool, progress: bool) -> Tra
                 grad_norm = torch.nn.utils.clip_grad_norm_(params, opts.grad_clip)
                 optimizer.step()
                 step += 1
-                step_s = time.perf_counter() - t0
+                step_s = clock() - t0
                 train_s += step_s
                 if bar:
                     bar.update(task, advance=1, description=f"epoch {epoch} loss {losses['loss'].item():.3f}")
@@ -254,6 +259,21 @@ def _train(opts: TrainOptions, resume: bool, force: bool, progress: bool) -> Tra
         if bar:
             bar.stop()
     return TrainResult(out, epoch, step, best, stopped_by)
+
+
+def code_version() -> dict:
+    """The git commit of the tsp3d checkout and whether tracked files differ from it (None outside a checkout)."""
+    import subprocess
+
+    root = Path(__file__).resolve().parents[2]
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
+                                timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return {"commit": None, "dirty": None}
+    return {"commit": commit or None, "dirty": bool(dirty) if commit else None}
 
 
 def _should_stop(local: bool, world: int) -> bool:

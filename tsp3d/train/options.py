@@ -17,6 +17,10 @@ class TrainOptions:
     # Stop (and checkpoint) once the run has trained this many minutes in total (validation excluded; a resumed run
     # counts the time of its earlier sessions, kept in the checkpoint); 0 = no limit.
     time_budget_min: float = 0.0
+    # The clock of time_budget_min and of the logged training seconds: "wall" (elapsed time) or "process" (CPU time
+    # of this process, all its threads: with threads=1 the budget then means CPU-minutes, unaffected by other jobs
+    # on a shared machine).
+    budget_clock: str = "wall"
     batch_size: int = 4  # per process (official: 7 per GPU)
     # Sentences about one scene per group: a group shares one augmented scene and one backbone pass (1 = official
     # independent samples); a batch holds batch_size // sentences_per_scene groups (train/batches.py).
@@ -55,6 +59,8 @@ class TrainOptions:
                 raise InputFileError(f"{name} must be >= 0, got {getattr(self, name)}")
         if self.ckpt_every_steps < 1 or self.log_every_steps < 1:
             raise InputFileError("ckpt_every_steps and log_every_steps must be >= 1")
+        if self.budget_clock not in ("wall", "process"):
+            raise InputFileError(f"budget_clock must be wall or process, got {self.budget_clock!r}")
         if self.lr_schedule not in ("step", "cosine"):
             raise InputFileError(f"lr_schedule must be step or cosine, got {self.lr_schedule!r}")
         if self.sparse_backend not in ("auto", "reference", "spconv", "cpp"):
