@@ -109,3 +109,32 @@ def test_hostile_pickle_is_refused_and_runs_nothing(tmp_path, monkeypatch):
     with pytest.raises(CheckpointError, match="unsafe"):
         load_checkpoint(bad)
     assert not marker.exists()
+
+
+def test_weights_only_form_round_trips_and_is_checked(saved, tmp_path):
+    from safetensors.torch import save_file
+
+    from tsp3d.checkpoint import save_weights
+
+    path, model = saved
+    ckpt = load_checkpoint(path)
+    weights = save_weights(tmp_path / "m.safetensors", ckpt, meta={"pretrained": "x"})
+    again = load_checkpoint(weights)
+    assert again.hash == ckpt.hash and again.config == ckpt.config and again.step == 120
+    assert again.optimizer is None and again.meta == {"note": "test", "pretrained": "x"}
+    loaded, _ = load_model(weights)
+    points, _ = toy_room(3000, seed=1)
+    assert torch.equal(model.predict(points, *text()).center, loaded.predict(points, *text()).center)
+    with pytest.raises(OutputExistsError):
+        save_weights(weights, ckpt)
+    with pytest.raises(InputFileError, match="safetensors"):
+        save_weights(tmp_path / "m.pt", ckpt)
+    broken = tmp_path / "broken.safetensors"
+    broken.write_bytes(weights.read_bytes()[:200])
+    with pytest.raises(CheckpointError, match="not a readable weights file"):
+        load_checkpoint(broken)
+    foreign = tmp_path / "foreign.safetensors"
+    save_file({"w": torch.zeros(2)}, str(foreign))
+    with pytest.raises(CheckpointError, match="not tsp3d weights"):
+        load_checkpoint(foreign)
+

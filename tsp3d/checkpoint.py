@@ -4,6 +4,10 @@ Contents (a dict of plain data and tensors, so it loads with ``torch.load(weight
 ``format_version``, the model ``config`` (dict), the model ``state``, optional ``optimizer``/``scheduler`` states,
 ``epoch``, ``step``, the ``text_encoder`` name, free-form JSON-able ``meta``, and ``hash``: a SHA-256 over the model
 state (names, dtypes, shapes, bytes), checked on load. Saving is atomic and never overwrites without ``force``.
+
+A weights-only form (``save_weights``, the pretrained models of tsp3d/pretrained) is a ``.safetensors`` file: the
+model state, with the config, text encoder, step, meta and hash as JSON strings in its metadata. ``load_checkpoint``
+reads both forms, and a pretrained model's name (``tiny-synrefer``) in place of a path.
 """
 from __future__ import annotations
 
@@ -20,6 +24,8 @@ from tsp3d.utils.atomic import atomic_path
 
 FORMAT = "tsp3d-checkpoint"
 FORMAT_VERSION = 1
+WEIGHTS_FORMAT = "tsp3d-weights"  # the safetensors form
+WEIGHTS_SUFFIX = ".safetensors"
 
 
 def state_hash(state: dict[str, torch.Tensor]) -> str:
@@ -96,10 +102,48 @@ def read_untrusted(path, allowed_globals=()) -> object:
         raise CheckpointError(f"{path} is not a readable checkpoint (corrupt or truncated): {_first_line(e)}") from e
 
 
-def load_checkpoint(path) -> Checkpoint:
-    from tsp3d.model.config import ModelConfig
+def save_weights(path, ckpt: Checkpoint, meta: dict | None = None, force: bool = False) -> Path:
+    """Write the weights-only ``.safetensors`` form of ``ckpt`` (no optimizer state), atomically."""
+    from safetensors.torch import save_file
 
-    obj = read_untrusted(path)
+    if Path(path).suffix != WEIGHTS_SUFFIX:
+        raise InputFileError(f"weights file {path} must end in {WEIGHTS_SUFFIX}")
+    info = {"format": WEIGHTS_FORMAT, "format_version": str(FORMAT_VERSION), "config": json.dumps(
+        ckpt.config.to_dict()), "text_encoder": ckpt.text_encoder, "epoch": str(ckpt.epoch), "step": str(ckpt.step),
+        "meta": json.dumps({**ckpt.meta, **(meta or {})}), "hash": ckpt.hash}
+    state = {k: v.detach().cpu().contiguous() for k, v in ckpt.state.items()}
+    with atomic_path(path, force) as tmp:
+        save_file(state, str(tmp), metadata=info)
+    return Path(path)
+
+
+def _read_weights(path: Path) -> dict:
+    """The safetensors form as the dict ``torch.save`` checkpoints hold (typed errors; safetensors runs no code)."""
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            info = f.metadata() or {}
+            state = {k: f.get_tensor(k) for k in f.keys()}
+    except (SafetensorError, OSError, ValueError) as e:
+        raise CheckpointError(f"{path} is not a readable weights file (corrupt or truncated): {_first_line(e)}") from e
+    if info.get("format") != WEIGHTS_FORMAT:
+        raise CheckpointError(f"{path} is a safetensors file but not tsp3d weights (no tsp3d metadata)")
+    try:
+        return {"format": FORMAT, "format_version": int(info["format_version"]), "config": json.loads(info["config"]),
+                "state": state, "text_encoder": info["text_encoder"], "epoch": int(info["epoch"]),
+                "step": int(info["step"]), "meta": json.loads(info["meta"]), "hash": info["hash"]}
+    except (KeyError, ValueError) as e:
+        raise CheckpointError(f"{path}: the tsp3d metadata of this weights file is incomplete ({e})") from e
+
+
+def load_checkpoint(path) -> Checkpoint:
+    """A checkpoint (``.pt``), a weights file (``.safetensors``) or a pretrained model's name."""
+    from tsp3d.model.config import ModelConfig
+    from tsp3d.pretrained import resolve_checkpoint
+
+    path = resolve_checkpoint(path)
+    obj = _read_weights(path) if path.suffix == WEIGHTS_SUFFIX and path.is_file() else read_untrusted(path)
     if not isinstance(obj, dict) or obj.get("format") != FORMAT:
         hint = "convert an official TSP3D checkpoint with `tsp3d convert-official`"
         raise CheckpointError(f"{path} is not a tsp3d checkpoint", hint=hint)

@@ -8,7 +8,8 @@ import typer
 
 
 def command(
-    checkpoint: Path = typer.Option(..., help="A tsp3d checkpoint (.pt)."),
+    checkpoint: Path = typer.Option(..., help="A tsp3d checkpoint (.pt, .safetensors) or a pretrained model name "
+                                              "(tiny-synrefer)."),
     out: Path = typer.Option(..., help="Bundle directory to write (built in a temporary sibling, then renamed)."),
     fp16: bool = typer.Option(False, "--fp16", help="Also write the FP16 graphs (model_fp16.onnx, ...)."),
     capacity: Optional[List[str]] = typer.Option(
@@ -26,10 +27,12 @@ def command(
     from tsp3d.errors import InputFileError
     from tsp3d.export.bundle import export_bundle, parse_capacities
     from tsp3d.export.text_encoder import read_texts_file
+    from tsp3d.pretrained import resolve_checkpoint
 
     if int8 != (calibration is not None):
         raise InputFileError("--int8 and --calibration DIR go together")
     sentences = read_texts_file(texts) if texts is not None else None
+    checkpoint = resolve_checkpoint(checkpoint)  # a pretrained model's name -> its packaged file
     manifest = export_bundle(checkpoint, out, fp16=fp16, capacities=parse_capacities(capacity), texts=sentences,
                              text_encoder=text_encoder, force=force, progress=lambda m: typer.echo(f"  {m}", err=True),
                              int8_data=calibration, int8_options={"method": int8_method} if int8 else None)

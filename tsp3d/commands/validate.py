@@ -8,7 +8,8 @@ import typer
 
 
 def command(
-    checkpoint: Path = typer.Option(..., help="The checkpoint the bundle was exported from (the reference)."),
+    checkpoint: Path = typer.Option(..., help="The checkpoint the bundle was exported from (the reference; a path "
+                                              "or a pretrained model name such as tiny-synrefer)."),
     onnx: Path = typer.Option(..., "--onnx", help="Bundle directory from `tsp3d export`."),
     data: Path = typer.Option(..., help="Dataset root (e.g. from `tsp3d data synth`)."),
     json_out: Path = typer.Option(..., "--json", help="Report (JSON; the Markdown goes next to it as .md)."),
