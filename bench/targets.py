@@ -36,6 +36,10 @@ TARGETS = (
      2048.0, "max"),
     ("fp16_drop", "FP16 graph Acc@0.25 drop vs FP32 (fraction; parity benchmark)", 0.003, "max"),
     ("int8_drop", "INT8 Q/DQ graph Acc@0.25 drop vs FP32 (points; INT8 study)", 1.0, "max"),
+    ("int8_gemm_efficiency", "C++ INT8 sparse conv GEMM rate on layers with >= 64 channels, share of the int8 GEMM "
+     "ceiling measured in the same run (ORT MatMulInteger; int8_ops)", 0.6, "min"),
+    ("int8_e2e_speedup", "{config}, {points} points: ONNX Runtime INT8 vs FP32, 1 thread (x faster; int8_e2e)", 1.8,
+     "min"),
 )
 
 
@@ -109,6 +113,22 @@ def _drops(results: dict, out: dict) -> None:
                                    f"per-sample verdict ({n} samples, no class-only oracle)"})
 
 
+def _int8_speed(results: dict, out: dict) -> None:
+    ops = results.get("int8_ops") or {}
+    auto = f"int8_{ops.get('int8_auto_path')}"
+    wide = (ops.get("totals") or {}).get("wide") or {}
+    if auto in wide:
+        out["int8_gemm_efficiency"] = (wide[auto]["share_of_ceiling"], f"{wide[auto]['gops']:.1f} vs "
+                                       f"{ops['int8_ceiling']['gops']:.1f} GOP/s ({auto[5:]} path); "
+                                       f"x{wide['int8_speedup_vs_fp32']:.2f} the FP32 sparse conv")
+    one = next((r for r in (results.get("int8_e2e") or {}).get("results", [])
+                if r.get("threads") == 1 and r.get("int8_speedup")), None)
+    if one:
+        p50 = one["p50_s"]
+        out["int8_e2e_speedup"] = (one["int8_speedup"], f"{p50['ort-fp32']:.3f} s vs {p50['ort-int8']:.3f} s "
+                                   f"({one['clock']} clock, median of {one['pairs']} alternating pairs)")
+
+
 def values(results: dict) -> dict:
     """{target id: (value or None, detail)} from the loaded result files; a detail may be a ``judge_drop``
     verdict (dict), which then decides the status."""
@@ -123,6 +143,7 @@ def values(results: dict) -> dict:
                              f"({floor['useful_gflop']:.1f} GFLOP at {floor['dense_gflops']:.1f} GFLOP/s)")
     _scaling(results.get("scaling") or {}, out)
     _drops(results, out)
+    _int8_speed(results, out)
     return out
 
 

@@ -131,13 +131,15 @@ def test_targets_pass_miss_and_not_judged():
     by = {r["id"]: r for r in targets.evaluate(_results())}
     assert by.pop("growth_memory_control")["status"] == "MISS"  # the control must fail
     assert by.pop("int8_drop")["status"] == "NOT JUDGED"  # the INT8 study gives no per-sample verdict
+    assert {by.pop(k)["status"] for k in ("int8_gemm_efficiency", "int8_e2e_speedup")} == {"N/A"}  # no int8_* files
     assert all(r["status"] == "PASS" for r in by.values()), by
     bad = {r["id"]: r["status"] for r in targets.evaluate(_results(spconv_s=1.2, official_x=2.8, floor_s=0.5,
                                                                    exponent=1.3, peak_mb=2500.0, drop=0.01))}
     assert bad == {"sparse_vs_spconv": "MISS", "sparse_gemm_efficiency": "PASS", "official_1t": "MISS",
                    "official_2t": "MISS", "flop_floor": "MISS", "growth_memory": "MISS",
                    "growth_memory_control": "MISS", "growth_time_tiled": "MISS", "floor_peak_rss": "MISS",
-                   "fp16_drop": "MISS", "int8_drop": "NOT JUDGED"}
+                   "fp16_drop": "MISS", "int8_drop": "NOT JUDGED", "int8_gemm_efficiency": "N/A",
+                   "int8_e2e_speedup": "N/A"}
     below = {r["id"]: r for r in targets.evaluate(_results(drop=0.05, oracle=0.9))}
     assert below["fp16_drop"]["status"] == "NOT JUDGED" and "not judged" in below["fp16_drop"]["detail"]
     # a control that passed would mean the memory target cannot discriminate: it is judged like any target
@@ -153,6 +155,22 @@ def test_a_control_that_was_refused_fails():
                                                      "first_failure": {"floor": "32 x 30 m", "error": "refused"}}
     row = next(r for r in targets.evaluate(res) if r["id"] == "growth_memory_control")
     assert row["status"] == "MISS" and "refused" in row["detail"]
+
+
+def _int8_results(share: float, fp32_s: float, int8_s: float) -> dict:
+    wide = {"int8_avx512vnni": {"gops": 400 * share, "share_of_ceiling": share}, "int8_speedup_vs_fp32": 2.0}
+    one = {"threads": 1, "clock": "cpu", "pairs": 3, "p50_s": {"ort-fp32": fp32_s, "ort-int8": int8_s},
+           "int8_speedup": fp32_s / int8_s}
+    return {"int8_ops": {"int8_auto_path": "avx512vnni", "int8_ceiling": {"gops": 400.0}, "totals": {"wide": wide}},
+            "int8_e2e": {"results": [one, {**one, "threads": 2, "int8_speedup": 9.0}]}}
+
+
+def test_int8_speed_targets_pass_and_miss():
+    good = {r["id"]: r for r in targets.evaluate(_int8_results(0.7, 1.2, 0.4))}
+    assert good["int8_gemm_efficiency"]["status"] == "PASS" and good["int8_e2e_speedup"]["status"] == "PASS"
+    assert good["int8_e2e_speedup"]["value"] == pytest.approx(3.0)  # the 1-thread row, not the 2-thread one
+    bad = {r["id"]: r["status"] for r in targets.evaluate(_int8_results(0.5, 1.2, 0.8))}
+    assert bad["int8_gemm_efficiency"] == "MISS" and bad["int8_e2e_speedup"] == "MISS"
 
 
 def test_targets_not_measured_are_not_passed():
