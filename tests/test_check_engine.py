@@ -137,14 +137,14 @@ def _attention(tmp_path, n_max: int):
 def test_attention_scores_and_the_budget(tmp_path):
     path = _attention(tmp_path, 1000)
     score = 1000 * 1000 * 4
-    r = check(path, trt="10.3", dims={"n": 1000})
+    r = check(path, trt="10.3", dims={"n": 1000}, chunk_mb=0)  # the graph as exported
     # Peak: qk and scaled live together at the Mul (xt died at the first MatMul; x is an input, y an output).
     assert r.memory.peak_bytes == 2 * score and r.memory.peak_node == "scale"
     assert [a.softmax for a in r.memory.attention] == ["softmax"]
     assert r.memory.attention[0].scores == ["qk", "scaled", "w"] and r.memory.attention[0].bytes == 3 * score
     assert r.memory.peak_if_fused == 16 * 1000 * 4
     assert r.memory.largest[0][0] == score and r.ok
-    small = check(path, trt="10.3", dims={"n": 1000}, budget_gb=score * 1.5 / GIB)
+    small = check(path, trt="10.3", dims={"n": 1000}, budget_gb=score * 1.5 / GIB, chunk_mb=0)
     assert small.over_budget and not small.ok
     with pytest.raises(ModelFormatError, match="exceeds the budget"):
         require_ok(small)
@@ -183,7 +183,7 @@ def test_the_exported_bundle_builds_and_fits_on_every_release():
         assert r.plugin_nodes > 40 and r.memory.attention
     caps = load_checkpoint(tiny_checkpoint()).config.capacities
     score = 4 * caps.up_s32 ** 2 * 4  # [1, heads=4, up_s32, up_s32] float32
-    fp32 = check(shared_bundle())
+    fp32 = check(shared_bundle(), chunk_mb=0)  # as exported (chunked: tests/test_attention_chunks_model.py)
     assert fp32.memory.largest[0][0] == score and fp32.memory.peak_bytes < 4 * GIB
     ops = {n.op_type for n in onnx.load(str(shared_bundle() / "model.onnx"), load_external_data=False).graph.node}
     assert "ArgMax" not in ops

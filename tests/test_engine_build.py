@@ -254,6 +254,42 @@ def test_typical_rows_become_opt_rows_hints(tmp_path, plugin):
     assert not list(tmp_path.glob(".tsp3d-hints-*"))
 
 
+def _attention_graph(path: Path) -> Path:
+    """A head-kind graph with one attention over the v1 rows: [v1, v1] scores, 256 MiB float32 at v1 = 8192."""
+    proto = onnx.load(str(_graph(path, "head")))
+    proto.graph.node.extend([
+        helper.make_node("Transpose", ["v1_feats"], ["kt"], name="kt", perm=[1, 0]),
+        helper.make_node("MatMul", ["v1_feats", "kt"], ["qk"], name="qk"),
+        helper.make_node("Mul", ["qk", "scale"], ["scaled"], name="scale"),
+        helper.make_node("Softmax", ["scaled"], ["p"], name="softmax", axis=-1),
+        helper.make_node("MatMul", ["p", "v1_feats"], ["att"], name="pv")])
+    proto.graph.initializer.append(helper.make_tensor("scale", TensorProto.FLOAT, [], [0.25]))
+    proto.graph.output.append(helper.make_tensor_value_info("att", TensorProto.FLOAT, ["v1", 32]))
+    onnx.save(proto, str(path))
+    return path
+
+
+def test_attention_over_the_chunk_budget_is_split_for_tensorrt(tmp_path, plugin):
+    """The parser sees the attention split over queries (engine/attention_chunks.py), the engine runs on one
+    stream, the manifest says so; the bundle's graph stays as exported and no temporary copy is left."""
+    src = _attention_graph(tmp_path / "head.onnx")
+    before = onnx.load(str(src))
+    trt = FakeTrt()
+    m = build_engine(src, tmp_path / "head.engine", plugin=plugin, trt=trt, gpu=GPU, attention_chunk_mb=64)
+    ops = [n.op_type for n in trt.parsed.graph.node]
+    assert ops.count("Softmax") == 4 and ops.count("Slice") == 4 and "Concat" in ops
+    assert trt.calls[1][1] != str(src) and trt.config.max_aux_streams == 0
+    assert m["build"]["attention"] == {"chunk_mb": 64, "scale_on_q": 1, "chunked": {"softmax": 4},
+                                       "max_aux_streams": 0}
+    assert onnx.load(str(src)) == before and not list(tmp_path.glob(".tsp3d-hints-*"))
+    trt = FakeTrt()
+    m = build_engine(src, tmp_path / "plain.engine", plugin=plugin, trt=trt, gpu=GPU, attention_chunk_mb=0)
+    assert trt.calls[1] == ("parse", str(src)) and not hasattr(trt.config, "max_aux_streams")
+    assert m["build"]["attention"]["chunked"] == {} and m["build"]["attention"]["scale_on_q"] == 0
+    with pytest.raises(InputFileError, match="attention-chunk-mb"):
+        build_engine(src, tmp_path / "bad.engine", plugin=plugin, trt=FakeTrt(), gpu=GPU, attention_chunk_mb=-1)
+
+
 def test_build_errors_are_typed(tmp_path, plugin):
     src = _graph(tmp_path / "model.onnx")
     with pytest.raises(ModelFormatError, match="could not parse.*plugin not found"):

@@ -22,6 +22,9 @@ def command(
     timing_cache: Optional[Path] = typer.Option(None, help="TensorRT timing cache: read if present, updated."),
     workspace: Optional[int] = typer.Option(None, help="Workspace limit in MB (default: TensorRT's)."),
     plugin: Optional[Path] = typer.Option(None, help="libtsp3d_trt.so (default: build/plugins/lib)."),
+    attention_chunk_mb: float = typer.Option(256, help="Attention blocks whose worst-case score tensor exceeds "
+                                                       "this many MiB are split over queries (0: the graph as "
+                                                       "exported; tsp3d check-engine shows the effect)."),
     force: bool = typer.Option(False, help="Replace an existing engine and manifest."),
 ) -> None:
     """Build a TensorRT engine (strongly typed, profile from the bundle's capacities) and its manifest."""
@@ -30,7 +33,8 @@ def command(
 
     options = ProfileOptions(min_voxels, opt_voxels, max_voxels, min_tokens, opt_tokens, max_tokens)
     manifest = build_engine(model, out, options=options, timing_cache=timing_cache, workspace_mb=workspace,
-                            force=force, plugin=plugin, progress=lambda m: typer.echo(f"  {m}", err=True))
+                            force=force, plugin=plugin, progress=lambda m: typer.echo(f"  {m}", err=True),
+                            attention_chunk_mb=attention_chunk_mb)
     typer.echo(f"wrote {out} ({manifest['engine']['bytes'] / 1e6:.1f} MB, TensorRT {manifest['tensorrt_version']}, "
                f"{manifest['gpu']['name']} sm_{manifest['gpu']['compute_capability'].replace('.', '')}) in "
                f"{manifest['build']['seconds']} s")

@@ -16,6 +16,9 @@ def command(
     precision: str = typer.Option("fp32", help="Bundle graphs: fp32, fp16 or int8."),
     dim: Optional[List[str]] = typer.Option(None, help="NAME=MAX for an input dimension the graph's metadata does "
                                                        "not bound (repeatable)."),
+    attention_chunk_mb: float = typer.Option(256, help="Attention blocks whose worst-case score tensor exceeds "
+                                                       "this many MiB are split over queries, as build-engine "
+                                                       "does, and the scale moves onto Q (0: the graph as exported)."),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the report as JSON."),
     force: bool = typer.Option(False, help="Replace an existing --json file."),
 ) -> None:
@@ -30,7 +33,8 @@ def command(
         if not sep or not value.strip().isdigit():
             raise InputFileError(f"--dim expects NAME=MAX, got {item!r}")
         dims[name.strip()] = int(value)
-    report = check(model, trt=trt, budget_gb=budget_gb, graph=graph, precision=precision, dims=dims)
+    report = check(model, trt=trt, budget_gb=budget_gb, graph=graph, precision=precision, dims=dims,
+                   chunk_mb=attention_chunk_mb)
     typer.echo(render(report))
     if json_out is not None:
         from tsp3d.utils.atomic import write_json

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from tsp3d.errors import DependencyError, InputFileError, ModelFormatError, Tsp3dError
+from tsp3d.engine.attention_chunks import DEFAULT_CHUNK_MB
 from tsp3d.engine.manifest import make_manifest, manifest_path
 from tsp3d.engine.profile import ProfileOptions, derive_profile
 
@@ -106,31 +107,55 @@ def _parse(trt, network, logger, onnx_path: Path):
     return parser
 
 
-def _parse_with_hints(trt, network, logger, onnx_path: Path, scratch_dir: Path):
-    """(parser, hints applied): parse ``onnx_path``, with the bundle's typical row counts as the plugins'
-    ``opt_rows`` build hints when the bundle recorded them (trt_hints.py). The hinted copy is a temporary file."""
+def _engine_graph(onnx_path: Path, profile: dict, chunk_mb: float):
+    """(the graph TensorRT is given or None when it is the file as it is, opt_rows applied, attention Rewrite):
+    the bundle's typical row counts as the plugins' ``opt_rows`` build hints (trt_hints.py), the attention's scale
+    on Q and the blocks over the chunk budget split over queries (attention_chunks.py)."""
+    import onnx
+
+    from tsp3d.engine.attention_chunks import MIB, Rewrite, find_blocks, rewrite_for_tensorrt
+    from tsp3d.engine.preflight import profile_maxima
+    from tsp3d.engine.trt_hints import typical_rows, with_opt_hints
+
+    typical = typical_rows(onnx_path)
+    proto = onnx.load(str(onnx_path), load_external_data=False)
+    rewrite = Rewrite(0)
+    if not typical and (chunk_mb <= 0 or not find_blocks(proto.graph)):
+        return None, {}, rewrite
+    proto = onnx.load(str(onnx_path))  # with the weights: the copy is what TensorRT parses
+    applied = {}
+    if typical:
+        proto, applied = with_opt_hints(proto, typical)
+    proto, rewrite = rewrite_for_tensorrt(proto, profile_maxima(proto, profile), int(chunk_mb * MIB))
+    return proto, applied, rewrite
+
+
+def _parse_engine_graph(trt, network, logger, onnx_path: Path, scratch_dir: Path, profile: dict, chunk_mb: float):
+    """(parser, opt_rows applied, attention Rewrite): parse the graph ``_engine_graph`` makes of ``onnx_path``,
+    from a temporary file when it differs; the bundle's own graph is never changed."""
     import tempfile
 
     import onnx
 
-    from tsp3d.engine.trt_hints import typical_rows, with_opt_hints
-
-    typical = typical_rows(onnx_path)
-    if not typical:
-        return _parse(trt, network, logger, onnx_path), {}
-    hinted, applied = with_opt_hints(onnx.load(str(onnx_path)), typical)
+    proto, applied, rewrite = _engine_graph(onnx_path, profile, chunk_mb)
+    if proto is None:
+        return _parse(trt, network, logger, onnx_path), applied, rewrite
     with tempfile.TemporaryDirectory(dir=scratch_dir, prefix=".tsp3d-hints-") as tmp:
         path = Path(tmp) / onnx_path.name
-        onnx.save(hinted, str(path))
-        return _parse(trt, network, logger, path), applied
+        onnx.save(proto, str(path))
+        return _parse(trt, network, logger, path), applied, rewrite
 
 
 def build_engine(onnx_path: str | Path, out: str | Path, *, options: ProfileOptions | None = None,
                  timing_cache: str | Path | None = None, workspace_mb: int | None = None, force: bool = False,
-                 plugin: str | Path | None = None, trt=None, gpu: dict | None = None, progress=None) -> dict:
+                 plugin: str | Path | None = None, trt=None, gpu: dict | None = None, progress=None,
+                 attention_chunk_mb: float = DEFAULT_CHUNK_MB) -> dict:
     """Build ``out`` (and ``out``.json) from ``onnx_path``; returns the manifest.
 
     ``trt``/``gpu``: the tensorrt module and the GPU facts (default: ``import tensorrt``, ``detect_gpu()``).
+    ``attention_chunk_mb``: attention blocks whose worst-case score tensor exceeds it are split over queries
+    (attention_chunks.py; 0: the graph as exported). With chunks the engine runs on one stream
+    (``max_aux_streams = 0``), so that the chunks run one after the other as check-engine counts them.
     """
     from tsp3d.utils.atomic import atomic_path, check_writable, write_bytes, write_json
 
@@ -140,6 +165,8 @@ def build_engine(onnx_path: str | Path, out: str | Path, *, options: ProfileOpti
         raise InputFileError(f"ONNX model {onnx_path} does not exist")
     if workspace_mb is not None and workspace_mb < 1:
         raise InputFileError(f"--workspace must be >= 1 MB, got {workspace_mb}")
+    if not attention_chunk_mb >= 0:
+        raise InputFileError(f"--attention-chunk-mb must be >= 0 (0: no chunks), got {attention_chunk_mb}")
     check_writable(out, force)
     check_writable(manifest_path(out), force)
     proto, meta, max_length = _source_facts(onnx_path)
@@ -159,7 +186,8 @@ def build_engine(onnx_path: str | Path, out: str | Path, *, options: ProfileOpti
     builder = trt.Builder(logger)
     network = builder.create_network(_strongly_typed_flags(trt))
     say(f"parsing {onnx_path.name}")
-    parser, opt_rows = _parse_with_hints(trt, network, logger, onnx_path, out.parent)  # keep it: owns weights
+    parser, opt_rows, rewrite = _parse_engine_graph(trt, network, logger, onnx_path, out.parent, profile,
+                                                    attention_chunk_mb)  # keep the parser: it owns the weights
     names = [network.get_input(i).name for i in range(network.num_inputs)]
     if sorted(names) != sorted(profile):
         raise ModelFormatError(f"the parsed network's inputs {sorted(names)} differ from the graph's "
@@ -167,6 +195,8 @@ def build_engine(onnx_path: str | Path, out: str | Path, *, options: ProfileOpti
     config = builder.create_builder_config()
     if workspace_mb is not None:
         config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, int(workspace_mb) << 20)
+    if rewrite.chunked:  # parallel chunks on auxiliary streams could not reuse each other's memory
+        config.max_aux_streams = 0
     opt_profile = builder.create_optimization_profile()
     for name in names:
         p = profile[name]
@@ -193,9 +223,16 @@ def build_engine(onnx_path: str | Path, out: str | Path, *, options: ProfileOpti
                    "checkpoint_sha256": meta.get("checkpoint_sha256")}
     build = {"strongly_typed": True, "workspace_mb": workspace_mb, "timing_cache": str(cache_path) if cache_path
              else None, "timing_cache_reused": bool(cache_in), "seconds": seconds, "opt_rows": opt_rows,
-             "warnings": logger.warnings[-20:]}
+             "attention": _attention_facts(rewrite, attention_chunk_mb), "warnings": logger.warnings[-20:]}
     manifest = make_manifest(engine=out, tensorrt_version=trt.__version__, gpu=gpu, plugin=plugin,
                              kernels=plugin.with_name(LIBRARIES["cuda"]), source=onnx_path, source_meta=source_meta,
                              profile=profile, build=build)
     write_json(manifest_path(out), manifest, force=force)
     return manifest
+
+
+def _attention_facts(rewrite, chunk_mb: float) -> dict:
+    """The attention form the engine was built from, for its manifest."""
+    return {"chunk_mb": chunk_mb, "scale_on_q": len(rewrite.scale_moved),
+            "chunked": {b.softmax: b.chunks for b in rewrite.chunked}, "max_aux_streams": 0 if rewrite.chunked
+            else None}

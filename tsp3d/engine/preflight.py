@@ -5,12 +5,17 @@ support, every plugin node against our creators (plugin_table). Then, from the o
 (engine/profile.py, the bundle's capacities and text max_length) and the size-tensor bounds (export/bounds.py),
 the worst-case size of every tensor (tensor_bounds) and the worst-case activation memory (memory), compared with
 a budget (default 4 GiB: an 8 GB Jetson Orin Nano shares its memory with everything else).
+
+The graph analysed is the one ``tsp3d build-engine`` hands to TensorRT: the attention's scale moved onto Q, and the
+attention blocks whose worst-case score tensor exceeds the chunk budget split over queries (attention_chunks);
+the memory of the graph as exported is reported alongside.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tsp3d.engine.attention_chunks import DEFAULT_CHUNK_MB, MIB, Rewrite, tensorrt_graph
 from tsp3d.engine.memory import MemoryReport, memory_report
 from tsp3d.engine.tensor_bounds import bound_tensors
 from tsp3d.engine.trt_support import GraphFacts, Problem, check_node, release_entry, releases
@@ -27,7 +32,9 @@ class Report:
     budget_bytes: int
     releases: dict = field(default_factory=dict)  # release -> {"document", "problems": [Problem], "notes": [...]}
     unbounded: list = field(default_factory=list)  # [Problem]
-    memory: MemoryReport | None = None
+    memory: MemoryReport | None = None  # the graph TensorRT is given
+    exported_memory: MemoryReport | None = None  # the graph as exported, when the rewrite changed it
+    rewrite: Rewrite | None = None
     nodes: int = 0
     plugin_nodes: int = 0
 
@@ -66,15 +73,24 @@ def _load(path: Path, graph: str, precision: str):
 
 def input_maxima(proto, capacities: dict | None, max_length: int | None, given: dict[str, int]) -> dict[str, int]:
     """Maxima of the inputs' symbolic dimensions: ``given`` first, then the tsp3d profile (when the graph is ours)."""
-    from tsp3d.engine.profile import derive_profile, graph_inputs
+    from tsp3d.engine.profile import derive_profile
 
     out = dict(given)
     if capacities is not None:
-        profile = derive_profile(proto, capacities, max_length)
-        for name, dims in graph_inputs(proto):
-            for d, hi in zip(dims, profile[name]["max"]):
-                if isinstance(d, str):
-                    out.setdefault(d, int(hi))
+        for d, hi in profile_maxima(proto, derive_profile(proto, capacities, max_length)).items():
+            out.setdefault(d, hi)
+    return out
+
+
+def profile_maxima(proto, profile: dict) -> dict[str, int]:
+    """``{symbol: max}`` of the inputs' symbolic dimensions under an optimization ``profile`` (profile.py)."""
+    from tsp3d.engine.profile import graph_inputs
+
+    out = {}
+    for name, dims in graph_inputs(proto):
+        for d, hi in zip(dims, profile[name]["max"]):
+            if isinstance(d, str):
+                out.setdefault(d, int(hi))
     return out
 
 
@@ -101,20 +117,29 @@ def _check_ops(proto, report: Report, wanted: list[str]) -> None:
 
 
 def check(path, *, trt: str | None = None, budget_gb: float = DEFAULT_BUDGET_GB, graph: str = "single",
-          precision: str = "fp32", dims: dict[str, int] | None = None) -> Report:
-    """The offline engine check of a bundle's graph (or an .onnx file); see the module docstring."""
+          precision: str = "fp32", dims: dict[str, int] | None = None,
+          chunk_mb: float = DEFAULT_CHUNK_MB) -> Report:
+    """The offline engine check of a bundle's graph (or an .onnx file) as build-engine would give it to TensorRT
+    (``chunk_mb``: the attention chunk budget, 0 for none); see the module docstring."""
     if not budget_gb > 0:
         raise InputFileError(f"--budget-gb must be > 0, got {budget_gb}")
+    if not chunk_mb >= 0:
+        raise InputFileError(f"--attention-chunk-mb must be >= 0 (0: no chunks), got {chunk_mb}")
     if graph not in ("single", "backbone", "head"):
         raise InputFileError(f"--graph must be single, backbone or head, got {graph!r}")
     proto, caps, max_length, source = _load(Path(path), graph, precision)
     maxima = input_maxima(proto, caps, max_length, dims or {})
     report = Report(source, maxima, int(budget_gb * GIB))
-    _check_ops(proto, report, [trt] if trt else releases())
     bounds, _ = bound_tensors(proto, maxima)
+    io_bytes = _io_bytes(proto, maxima, bounds)
+    engine_proto, report.rewrite = tensorrt_graph(proto, bounds, int(chunk_mb * MIB))
+    if report.rewrite.changed:
+        report.exported_memory = memory_report(proto, bounds, io_bytes)
+        bounds, _ = bound_tensors(engine_proto, {**maxima, **report.rewrite.symbols})
+    _check_ops(engine_proto, report, [trt] if trt else releases())
     report.unbounded = [Problem("unbounded", tb.name, f"tensor {tb.name!r} {tb.dims}: {tb.why}")
                         for tb in bounds.values() if tb.upper is None]
-    report.memory = memory_report(proto, bounds, _io_bytes(proto, maxima, bounds))
+    report.memory = memory_report(engine_proto, bounds, io_bytes)
     return report
 
 

@@ -25,11 +25,15 @@ def render(report: Report, show: int = 8) -> str:
             lines.append(f"  ... and {len(r['problems']) - show} more")
         lines += [f"  note (not checked): {n}" for n in r["notes"]]
     lines += [f"unbounded: {p.message}" for p in report.unbounded[:show]]
+    lines += _rewrite_lines(report)
     m = report.memory
     if m is not None:
         verdict = "over" if report.over_budget else "within"
         lines.append(f"worst-case activation memory: {_size(m.peak_bytes)} at node {m.peak_node!r} (step "
                      f"{m.peak_step + 1}/{m.steps}), {verdict} the budget of {_size(report.budget_bytes)}")
+        if report.exported_memory is not None:
+            lines.append(f"  as exported: {_size(report.exported_memory.peak_bytes)} -> as given to TensorRT: "
+                         f"{_size(m.peak_bytes)}")
         lines.append(f"  weights {_size(m.weights_bytes)}, engine inputs and outputs {_size(m.io_bytes)}; plugin "
                      f"workspaces not counted")
         if m.bodies_not_counted:
@@ -47,6 +51,20 @@ def render(report: Report, show: int = 8) -> str:
     return "\n".join(lines)
 
 
+def _rewrite_lines(report: Report) -> list[str]:
+    """What build-engine changes in the graph it hands to TensorRT (attention_chunks)."""
+    rw = report.rewrite
+    if rw is None:
+        return []
+    budget = f"{_size(rw.chunk_bytes)} per chunk" if rw.chunk_bytes else "off"
+    lines = [f"graph given to TensorRT: attention scale on Q in {len(rw.scale_moved)} block(s); "
+             f"{len(rw.chunked)} block(s) split over queries (chunk budget {budget})"]
+    for b in rw.chunked:
+        lines.append(f"  {b.softmax}: {b.chunks} chunks of <= {b.chunk_rows} of {b.query_rows} query rows, "
+                     f"scores {_size(b.scores_before)} -> {_size(b.scores_after)}")
+    return lines
+
+
 def to_dict(report: Report) -> dict:
     out = {"source": report.source, "max_dims": report.max_dims, "budget_bytes": report.budget_bytes,
            "ok": report.ok, "nodes": report.nodes, "plugin_nodes": report.plugin_nodes,
@@ -61,4 +79,10 @@ def to_dict(report: Report) -> dict:
                          "largest": [{"bytes": n, "value": v, "shape": sh, "op": op, "node": node}
                                      for n, v, sh, op, node in m.largest],
                          "attention": [asdict(a) for a in m.attention]}
+    if report.exported_memory is not None:
+        out["memory"]["peak_bytes_as_exported"] = report.exported_memory.peak_bytes
+    if report.rewrite is not None:
+        rw = report.rewrite
+        out["attention_rewrite"] = {"chunk_bytes": rw.chunk_bytes, "scale_on_q": rw.scale_moved,
+                                    "chunked": [asdict(b) for b in rw.chunked]}
     return out
