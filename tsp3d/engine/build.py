@@ -4,6 +4,8 @@ TensorRT Python API >= 10.3, the IPluginV3 era: ``libtsp3d_trt.so`` is loaded in
 parsed into a **strongly typed** network (the precision is the graph's: FP32, the FP16 graph, or the INT8 Q/DQ
 graph; TensorRT 11 has no precision flags), one optimization profile comes from the bundle's capacities
 (``profile``), a workspace limit and a timing cache (read when present, written back after the build) are set.
+TensorRT parses a temporary copy of the graph with the plugins' ``opt_rows`` hints (trt_hints) and the attention in
+its TensorRT form (attention_chunks: scale on Q, large blocks split over queries); the bundle stays as exported.
 The engine and ``<engine>.json`` (``manifest``) are written atomically and never over existing files without
 ``force``. Everything cheap (inputs, outputs, profile) is checked before TensorRT is touched; without TensorRT or a
 GPU the error is one ``DependencyError`` line.
