@@ -1,7 +1,7 @@
 """Issue-4 targets: ONNX Runtime (FP32, FP16 graph) against PyTorch FP32 on synthetic val scenes, and the cost of
 each additional sentence on an already-encoded scene.
 
-    python -m tsp3d.bench.parity --checkpoint runs/acc/best.pt --data DATA [--scenes 200] [--all-sentences]
+    python -m tsp3d.bench.parity [--checkpoint tiny-synrefer] [--data DATA] [--scenes 200] [--all-sentences]
 
 Writes ``docs/bench/parity.json`` (targets with PASS/MISS, the validate summary per runtime, multi-query timings).
 The FP16 accuracy drop is judged by ``tsp3d.accuracy_drop`` (>= 500 samples, an FP32 reference at least as good as
@@ -29,6 +29,7 @@ TARGETS = (
 )
 DROP_TARGET = ("FP16 Acc@0.25 drop (fraction)", "onnxruntime-fp16", 0.003)
 MULTI_QUERY_BOUND = 0.25
+DEFAULT_DATA = Path(__file__).resolve().parents[1] / "data" / "bench" / "synth-default"
 
 
 def _value(summary: dict, path: tuple[str, ...]):
@@ -189,8 +190,10 @@ def rerender(out_dir: Path | None) -> int:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--checkpoint", type=Path, required=True)
-    ap.add_argument("--data", type=Path, required=True)
+    ap.add_argument("--checkpoint", default="tiny-synrefer", help="a checkpoint, or a pretrained model's name "
+                    "(default: the reference trained checkpoint)")
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA,
+                    help="a generated benchmark (default data/bench/synth-default: `tsp3d data synth` makes it)")
     ap.add_argument("--scenes", type=int, default=200)
     ap.add_argument("--all-sentences", action="store_true", help="every sentence of each scene (more samples)")
     ap.add_argument("--bundle", type=Path, default=None)

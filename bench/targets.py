@@ -125,8 +125,24 @@ def _int8_speed(results: dict, out: dict) -> None:
                 if r.get("threads") == 1 and r.get("int8_speedup")), None)
     if one:
         p50 = one["p50_s"]
-        out["int8_e2e_speedup"] = (one["int8_speedup"], f"{p50['ort-fp32']:.3f} s vs {p50['ort-int8']:.3f} s "
-                                   f"({one['clock']} clock, median of {one['pairs']} alternating pairs)")
+        detail = f"{p50['ort-fp32']:.3f} s vs {p50['ort-int8']:.3f} s ({one['clock']} clock, median of " \
+                 f"{one['pairs']} alternating pairs)"
+        work = _different_work(one.get("runs") or {})
+        out["int8_e2e_speedup"] = (one["int8_speedup"], {"status": "NOT JUDGED", "reason": f"{work}; {detail}"}
+                                   if work else detail)
+
+
+def _different_work(runs: dict) -> str | None:
+    """Why an INT8-vs-FP32 time ratio is not the same work: the graphs kept different voxel counts (a speed-up
+    from pruning more is not a faster runtime). None when the counts agree (or were not recorded)."""
+    counts = {k: next((r.get("counts") for r in rs if r.get("counts")), None) for k, rs in runs.items()}
+    fp32, int8 = counts.get("ort-fp32"), counts.get("ort-int8")
+    if not fp32 or not int8 or fp32 == int8:
+        return None
+    from tsp3d.runtime.base import COUNT_NAMES
+
+    diff = [f"{n} {b} vs {a}" for n, a, b in zip(COUNT_NAMES, fp32, int8) if a != b][:3]
+    return "different work: the INT8 graph keeps other voxel counts than FP32 (" + ", ".join(diff) + ")"
 
 
 def values(results: dict) -> dict:

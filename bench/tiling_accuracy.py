@@ -1,6 +1,6 @@
 """Tiled against whole-scene grounding on multi-room floors: accuracy of both, how often they agree, and time.
 
-    python -m tsp3d.bench.tiling_accuracy --checkpoint C.pt [--floors 80] [--tile 8 --overlap 2] [--force]
+    python -m tsp3d.bench.tiling_accuracy [--checkpoint tiny-synrefer] [--floors 80] [--tile 8 --overlap 2] [--force]
 
 Floors: ``--floors`` apartments of ``--width`` x ``--depth`` m (``tsp3d.data.synth.multiroom``, the val split,
 indices 0..), at ``--density`` points per square metre (default: the density the model's training scenes had,
@@ -125,7 +125,7 @@ def markdown(r: dict) -> str:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--checkpoint", type=Path, required=True)
+    p.add_argument("--checkpoint", default="tiny-synrefer", help="a checkpoint or a pretrained model's name")
     p.add_argument("--floors", type=int, default=DEFAULT_FLOORS)
     p.add_argument("--width", type=float, default=DEFAULT_SIDE[0])
     p.add_argument("--depth", type=float, default=DEFAULT_SIDE[1])

@@ -173,6 +173,17 @@ def test_int8_speed_targets_pass_and_miss():
     assert bad["int8_gemm_efficiency"] == "MISS" and bad["int8_e2e_speedup"] == "MISS"
 
 
+def test_a_speed_up_from_pruning_more_is_not_judged():
+    res = _int8_results(0.7, 1.2, 0.4)
+    fp32, int8 = [560, 168, 2941, 1764, 25313, 2400, 600, 317, 25630], [560, 47, 1054, 607, 9506, 2400, 1454, 1150,
+                                                                         10656]
+    res["int8_e2e"]["results"][0]["runs"] = {"ort-fp32": [{"counts": fp32}], "ort-int8": [{"counts": int8}]}
+    row = next(r for r in targets.evaluate(res) if r["id"] == "int8_e2e_speedup")
+    assert row["status"] == "NOT JUDGED" and "tgp64_kept 47 vs 168" in row["detail"]
+    res["int8_e2e"]["results"][0]["runs"]["ort-int8"] = [{"counts": fp32}]  # the same work: judged
+    assert next(r for r in targets.evaluate(res) if r["id"] == "int8_e2e_speedup")["status"] == "PASS"
+
+
 def test_targets_not_measured_are_not_passed():
     rows = targets.evaluate({"sparse_ops": None, "e2e": None, "scaling": None})
     assert {r["status"] for r in rows} == {"N/A"}
