@@ -64,6 +64,11 @@ class _Block:
     pv: object  # MatMul(p, v)
     s: str  # the scalar scale's name ("" without a scale)
 
+    @property
+    def label(self) -> str:
+        """The block's name: its Softmax node's (its output's when the node has none), prefix of what replaces it."""
+        return self.softmax.name or self.softmax.output[0]
+
 
 class _Graph:
     def __init__(self, graph):
@@ -176,7 +181,7 @@ def _chunk_nodes(w: _Writer, b: _Block, k: int, symbols: list[str]) -> list:
     """The nodes that replace block ``b``: Q scaled, sliced into ``k`` row ranges, one attention per range, Concat."""
     from onnx import helper
 
-    p = f"{b.softmax.name}/chunk"
+    p = f"{b.label}/chunk"
     q, kt, v = b.qk.input[0], b.qk.input[1], b.pv.input[1]
     qdims = w.dims_of(q)
     axis = len(qdims) - 2
@@ -225,7 +230,7 @@ def _scale_nodes(w: _Writer, b: _Block) -> list:
     from onnx import helper
 
     q = b.qk.input[0]
-    name = f"{b.softmax.name}/q_scaled"
+    name = f"{b.label}/q_scaled"
     w.info(name, w.elem_of(b.qk.output[0]), w.dims_of(q))
     mm = helper.make_node("MatMul", [name, b.qk.input[1]], [b.scale.output[0]], name=b.qk.name)
     return [helper.make_node("Mul", [q, b.s], [name], name=name), mm]
@@ -251,10 +256,10 @@ def tensorrt_graph(proto, bounds: dict, chunk_bytes: int):
         chunks = plan_chunks(bounds.get(b.qk.output[0]), rewrite.chunk_bytes) if b.where is None else None
         if chunks is not None and w.dims_of(b.qk.input[0]) is not None:
             k, rows = chunks
-            symbols = [_unique(f"{_ident(b.softmax.name)}_q{i}", taken) for i in range(k)]
+            symbols = [_unique(f"{_ident(b.label)}_q{i}", taken) for i in range(k)]
             rewrite.symbols.update({s: rows for s in symbols})
             score = bounds[b.qk.output[0]]
-            rewrite.chunked.append(ChunkedBlock(b.softmax.name, k, int(score.upper[-2]), rows, score.bytes,
+            rewrite.chunked.append(ChunkedBlock(b.label, k, int(score.upper[-2]), rows, score.bytes,
                                                 score.bytes // int(score.upper[-2]) * rows))
             for n in (b.qk, b.scale, b.softmax):
                 if n is not None:
@@ -265,7 +270,7 @@ def tensorrt_graph(proto, bounds: dict, chunk_bytes: int):
         else:
             continue
         if b.scale is not None:
-            rewrite.scale_moved.append(b.softmax.name)
+            rewrite.scale_moved.append(b.label)
     nodes = [m for n in out.graph.node for m in replace.get(n.output[0], [n])]
     del out.graph.node[:]
     out.graph.node.extend(nodes)
