@@ -128,3 +128,21 @@ def test_check_engine_reports_before_and_after(tmp_path):
     small = H * N_MAX * D * 4  # q scaled, k transposed, the chunks' outputs: [1, H, <= n, D] each
     assert 2 * chunk < r.memory.peak_bytes <= 2 * chunk + 3 * small
     assert len(r.memory.attention) == 8  # each chunk is a MatMul-Softmax-MatMul block
+
+
+def test_blocks_without_node_names_get_distinct_chunks():
+    """Two unnamed blocks in one graph: what replaces each is named after its Softmax output."""
+    from onnx import compose
+
+    one, two = _block(), compose.add_prefix(_block(), "b_")
+    graph = one.graph
+    for field in ("node", "input", "output", "initializer", "value_info"):
+        getattr(graph, field).extend(getattr(two.graph, field))
+    for n in graph.node:
+        n.name = ""
+    engine, rw = rewrite_for_tensorrt(one, {"n": N_MAX, "b_n": N_MAX}, MIB)
+    assert [b.softmax for b in rw.chunked] == ["p", "b_p"]
+    onnx.checker.check_model(engine)
+    feeds = {**_feeds(77), **{f"b_{k}": v for k, v in _feeds(77, seed=1).items()}}
+    for got, want in zip(_run(engine, feeds), _run(one, feeds)):
+        assert np.abs(got - want).max() <= 1e-6 * max(1.0, np.abs(want).max())
