@@ -121,7 +121,9 @@ def run_study(checkpoint, data, *, bundle=None, scenes: int = 32, eval_samples: 
     from tsp3d.text import load_text_encoder
 
     t0 = time.perf_counter()
-    checkpoint = Path(checkpoint)
+    from tsp3d.pretrained import resolve_checkpoint
+
+    checkpoint = resolve_checkpoint(checkpoint)  # a path, or a pretrained model's name (tiny-synrefer)
     ckpt = load_checkpoint(checkpoint)
     text = encoder_text(load_text_encoder(ckpt.text_encoder))
     with tempfile.TemporaryDirectory(prefix="tsp3d-int8-study-") as tmp:
@@ -210,7 +212,7 @@ def run_study(checkpoint, data, *, bundle=None, scenes: int = 32, eval_samples: 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m tsp3d.calibration.study", description=__doc__.splitlines()[0])
-    p.add_argument("--checkpoint", required=True, type=Path)
+    p.add_argument("--checkpoint", required=True, help="a checkpoint file or a pretrained model's name")
     p.add_argument("--data", required=True, type=Path)
     p.add_argument("--bundle", type=Path, help="an export bundle of this checkpoint (skips the export)")
     p.add_argument("--json", type=Path, help="write the result here (atomic)")
