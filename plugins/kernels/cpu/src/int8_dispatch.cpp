@@ -23,10 +23,12 @@ bool cpu_supports(Int8Path path) {
     case Int8Path::kAvx2:
       __builtin_cpu_init();
       return __builtin_cpu_supports("avx2");
+#if defined(TSP3D_INT8_VNNI)
     case Int8Path::kAvx512Vnni:
       __builtin_cpu_init();
       return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
              __builtin_cpu_supports("avx512vnni");
+#endif
 #endif
     default:
       return false;

@@ -34,7 +34,8 @@ struct KernelInfo {
   PickMicro pick;
 };
 
-// Defined in int8_avx512_vnni.cpp / int8_avx2.cpp (x86-64 builds only, TSP3D_INT8_X86).
+// Defined in int8_avx512_vnni.cpp (TSP3D_INT8_VNNI: x86-64 with a compiler that knows VNNI) and int8_avx2.cpp
+// (TSP3D_INT8_X86: x86-64 builds).
 KernelInfo avx512_vnni_kernel();
 KernelInfo avx2_kernel();
 

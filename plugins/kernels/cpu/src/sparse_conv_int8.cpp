@@ -22,8 +22,10 @@ int8::KernelInfo portable_kernel() {
 }
 
 int8::KernelInfo kernel_for(Int8Path path) {
-#if defined(TSP3D_INT8_X86)
+#if defined(TSP3D_INT8_VNNI)
   if (path == Int8Path::kAvx512Vnni) return int8::avx512_vnni_kernel();
+#endif
+#if defined(TSP3D_INT8_X86)
   if (path == Int8Path::kAvx2) return int8::avx2_kernel();
 #endif
   return portable_kernel();
