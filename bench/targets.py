@@ -72,10 +72,18 @@ def _sparse(sp: dict, out: dict) -> None:
 
 
 def _official(off: dict, out: dict) -> None:
+    theirs = (off.get("workload") or {}).get("official") or {}
     for threads in (1, 2):
         cell = (off.get("ratios") or {}).get(str(threads)) or {}
-        if cell.get("ort-fp32") is not None:
-            out[f"official_{threads}t"] = (cell["ort-fp32"], cell.get("detail", ""))
+        if cell.get("ort-fp32") is None:
+            continue
+        ours = (((off.get("per_threads") or {}).get(str(threads)) or {}).get("rows") or {}).get("ort-fp32", {})
+        c = ours.get("counts") or []
+        same = len(c) == 9 and [c[1], c[3], c[4]] == [theirs.get(k) for k in ("tgp64_kept", "tgp32_kept", "up16")]
+        detail = cell.get("detail", "") + (" (same kept voxels)" if same else "")
+        out[f"official_{threads}t"] = (cell["ort-fp32"], detail if same or not theirs else {
+            "status": "NOT JUDGED", "reason": f"different work: kept {c[1:5:2] if c else '?'} against the "
+                                              f"official {theirs.get('tgp64_kept')}, {theirs.get('tgp32_kept')}"})
 
 
 def _scaling(sc: dict, out: dict) -> None:
@@ -133,11 +141,12 @@ def _int8_speed(results: dict, out: dict) -> None:
 
 
 def _different_work(runs: dict) -> str | None:
-    """Why an INT8-vs-FP32 time ratio is not the same work: the graphs kept different voxel counts (a speed-up
-    from pruning more is not a faster runtime). None when the counts agree (or were not recorded)."""
+    """Why an INT8-vs-FP32 time ratio is not the same work: the INT8 graph kept fewer voxels somewhere (a speed-up
+    from pruning more is not a faster runtime). None when it kept at least FP32's count at every level (then the
+    ratio can only understate INT8), or when the counts were not recorded."""
     counts = {k: next((r.get("counts") for r in rs if r.get("counts")), None) for k, rs in runs.items()}
     fp32, int8 = counts.get("ort-fp32"), counts.get("ort-int8")
-    if not fp32 or not int8 or fp32 == int8:
+    if not fp32 or not int8 or (len(fp32) == len(int8) and all(b >= a for a, b in zip(fp32, int8))):
         return None
     from tsp3d.runtime.base import COUNT_NAMES
 
