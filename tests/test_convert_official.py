@@ -162,3 +162,15 @@ def test_cli(official, tmp_path, capsys):
     torch.save({"weights": torch.zeros(2)}, not_official)
     assert main(["convert-official", str(not_official), "--out", str(tmp_path / "n.pt")]) != 0
     assert "not an official TSP3D checkpoint" in capsys.readouterr().err
+
+
+def test_converted_models_have_none_of_the_learning_additions(official, tmp_path):
+    """Issue 12's options (bilinear text score, voxel label probes, inside assigner, box loss on all objects) are
+    ours: an official checkpoint has no weights for them, so its configuration keeps them off."""
+    src, _ = official
+    convert_official(src, tmp_path / "t.pt")
+    model, ckpt = load_model(tmp_path / "t.pt")
+    h = ckpt.config.head
+    assert not h.text_voxel_score and not h.voxel_labels and h.assigner_mode == "nearest"
+    assert not h.bbox_loss_all_objects and h.cls_rank_weight == 0
+    assert model.head.text_score is None and model.head.voxel_probes is None

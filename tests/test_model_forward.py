@@ -112,8 +112,8 @@ def test_top1_decoding(scene, monkeypatch):
     seen = {}
     original = model.head.box_head
 
-    def spy(x, text_vec):
-        out = original(x, text_vec)
+    def spy(x, text_vec, sentence=None):
+        out = original(x, text_vec, sentence)
         seen.update(coords=out[0].coords, reg=out[1], cls=out[2])
         return out
 

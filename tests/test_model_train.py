@@ -17,14 +17,24 @@ def _batch(n_points: int = 4000, seeds=(0, 1)) -> TrainBatch:
     mask[1, 5:] = True
     return TrainBatch(points=[p for p, _ in scenes], text_feats=torch.randn(len(seeds), 8, 32, generator=g),
                       text_mask=mask, target_boxes=[b[:1] for _, b in scenes],
-                      aux_boxes=[scenes[0][1][1:2], scenes[1][1][:0]], scene_boxes=[b for _, b in scenes])
+                      aux_boxes=[scenes[0][1][1:2], scenes[1][1][:0]], scene_boxes=[b for _, b in scenes],
+                      object_labels=[_labels(len(b)) for _, b in scenes])
+
+
+def _labels(m: int) -> dict[str, list[str]]:
+    """Per-object values for the per-voxel label losses of tiny (voxel_labels)."""
+    cfg = tiny_model().cfg.head.voxel_labels
+    return {name: [values[i % len(values)] for i in range(m)] for name, values in cfg.items()}
+
+
+VOXEL_LOSSES = {f"voxel_{name}_loss" for name in tiny_model().cfg.head.voxel_labels}
 
 
 def test_losses_are_finite_and_every_parameter_learns():
     model = tiny_model().train()
     torch.manual_seed(1)
     losses = model.forward_train(_batch())
-    assert set(losses) == {"cls_loss", "bbox_loss", "keep_loss", "com_loss", "loss"}
+    assert set(losses) == {"cls_loss", "bbox_loss", "keep_loss", "com_loss", "loss"} | VOXEL_LOSSES
     assert all(torch.isfinite(v) and v.item() > 0 for v in losses.values())
     losses["loss"].backward()
     no_grad = [n for n, p in model.named_parameters() if p.grad is None or not bool(torch.isfinite(p.grad).all())]
@@ -113,8 +123,9 @@ def test_samples_sharing_a_scene_share_one_backbone_pass():
     mask = torch.zeros(4, 7, dtype=torch.bool)
     mask[2, 5:] = True
     targets, aux, scene = [b0[:1], b0[3:4], b1[:1], b1[2:3]], [b0[1:2], b0[:0], b1[:0], b1[4:5]], [b0, b0, b1, b1]
-    grouped = TrainBatch([p0, p1], feats, mask, targets, aux, scene, scene_of=[0, 0, 1, 1])
-    flat = TrainBatch([p0, p0, p1, p1], feats, mask, targets, aux, scene)
+    labels = [_labels(len(b)) for b in scene]
+    grouped = TrainBatch([p0, p1], feats, mask, targets, aux, scene, scene_of=[0, 0, 1, 1], object_labels=labels)
+    flat = TrainBatch([p0, p0, p1, p1], feats, mask, targets, aux, scene, object_labels=labels)
     runs = []
     for batch in (grouped, flat):
         model = tiny_model().train()

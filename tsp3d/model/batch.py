@@ -11,6 +11,8 @@ A batch of B samples (one scene + one referring expression each; a scene may rep
                 positives of the assigner and regression targets
   aux_boxes     list of B float32 [A_i, 6], A_i in {0, 1}: the auxiliary object (keep GT of both TGP levels)
   scene_boxes   list of B float32 [M_i, 6]: every object of the scene (keep GT of the 64 cm level)
+  object_labels list of B dicts, attribute -> one value per object of the scene ({"class": labels, "color":
+                ...}): the per-voxel label losses (config voxel_labels); empty dicts when the data has none
 """
 from __future__ import annotations
 
@@ -29,6 +31,7 @@ class TrainBatch:
     aux_boxes: list[torch.Tensor]
     scene_boxes: list[torch.Tensor]
     scene_of: list[int] | None = None
+    object_labels: list[dict[str, list[str]]] | None = None
 
     def __len__(self) -> int:
         return len(self.target_boxes)
@@ -40,7 +43,8 @@ class TrainBatch:
     def to(self, device) -> "TrainBatch":
         move = lambda ts: [t.to(device) for t in ts]  # noqa: E731
         return TrainBatch(move(self.points), self.text_feats.to(device), self.text_mask.to(device),
-                          move(self.target_boxes), move(self.aux_boxes), move(self.scene_boxes), self.scene_of)
+                          move(self.target_boxes), move(self.aux_boxes), move(self.scene_boxes), self.scene_of,
+                          self.object_labels)
 
 
 def _boxes(a) -> torch.Tensor:
@@ -62,10 +66,21 @@ def make_train_batch(items, text_source, points=None, scene_of=None) -> TrainBat
     text = text_source.encode(texts)
     pts = points if points is not None else [torch.as_tensor(np.ascontiguousarray(s.points, np.float32))
                                              for s, _ in items]
-    targets, aux, scene_boxes = [], [], []
+    targets, aux, scene_boxes, labels = [], [], [], []
     for scene, ann in items:
+        labels.append(object_labels(scene))
         boxes = _boxes(scene.boxes)
         targets.append(boxes[[ann.target, *ann.extra_targets]])
         aux.append(boxes[ann.anchors[0]:ann.anchors[0] + 1] if ann.anchors else boxes[:0])
         scene_boxes.append(boxes)
-    return TrainBatch(list(pts), text.feats, text.pad_mask, targets, aux, scene_boxes, scene_of)
+    return TrainBatch(list(pts), text.feats, text.pad_mask, targets, aux, scene_boxes, scene_of, labels)
+
+
+def object_labels(scene) -> dict[str, list[str]]:
+    """``{"class": labels, <attribute>: values, ...}`` of a Scene: what the per-voxel label losses read."""
+    out = {"class": list(scene.labels)} if scene.labels else {}
+    m = scene.boxes.shape[0]
+    for name, values in (scene.object_attributes or {}).items():
+        if isinstance(values, (list, tuple)) and len(values) == m:
+            out[name] = [str(v) for v in values]
+    return out

@@ -16,6 +16,7 @@ from pathlib import Path
 from tsp3d.errors import InputFileError
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
+ASSIGNER_MODES = ("nearest", "inside")
 STRIDES = (1, 2, 4, 8, 16, 32, 64)  # every voxel set the model builds (stem s2, pool s4, layer1..4 s8..s64)
 
 
@@ -57,6 +58,22 @@ class HeadConfig:
     # 0, focal loss alone). Inference takes the arg-max voxel; this term trains exactly that choice, where the
     # focal loss only scores voxels one by one. Training only.
     cls_rank_weight: float = 0.0
+    # --- Learning that reads the sentence (issue 12, docs/model.md); all off in base, i.e. the official model. ---
+    # Bilinear sentence x voxel term added to the box classifier logit: <W_q f_i, W_k s> / sqrt(C), f_i the final
+    # voxel feature before the text fusion, s the masked mean of the projected text tokens. Part of inference and of
+    # the exported graph (official checkpoints have no such weights, so convert-official leaves it off).
+    text_voxel_score: bool = False
+    # Per-voxel auxiliary classification, training only: attribute name ("class", or a key of the scenes'
+    # object_attributes such as "color", "size") -> the values it can take. A voxel's label is the value of the
+    # smallest ground-truth box containing its centre; "class" voxels in no box get a background label, other
+    # attributes ignore them. Class-balanced cross-entropy on the backbone's 16 cm voxels and on the final voxel
+    # features before the fusion, weighted by voxel_label_weights (same keys). Empty = off.
+    voxel_labels: dict[str, list[str]] = field(default_factory=dict)
+    voxel_label_weights: dict[str, float] = field(default_factory=dict)
+    # Classifier/box positives: "nearest" (official TR3DAssigner: the assigner_topk voxels nearest the box centre)
+    # or "inside" (the assigner_topk nearest among voxels whose centre lies inside the box; "nearest" for a box
+    # that contains no voxel centre). Training only.
+    assigner_mode: str = "nearest"
     loss_weights: dict[str, float] = field(
         default_factory=lambda: {"cls_loss": 1.0, "bbox_loss": 1.0, "keep_loss": 1.0, "com_loss": 1.0})
 
@@ -197,6 +214,9 @@ def validate(cfg: ModelConfig) -> None:
         raise _bad(src, f"head.train_topk_16 must be [low, high) with low < high, got {h.train_topk_16}")
     if min(h.cba_samples, h.assigner_topk, h.train_topk_32, *h.train_attn_samples) < 1:
         raise _bad(src, "head sample counts must be >= 1")
+    _validate_voxel_labels(h, src)
+    if h.assigner_mode not in ASSIGNER_MODES:
+        raise _bad(src, f"head.assigner_mode must be one of {list(ASSIGNER_MODES)}, got {h.assigner_mode!r}")
     if set(h.loss_weights) != {"cls_loss", "bbox_loss", "keep_loss", "com_loss"}:
         raise _bad(src, f"head.loss_weights needs exactly cls_loss, bbox_loss, keep_loss, com_loss")
     for f in dataclasses.fields(c):
@@ -204,6 +224,17 @@ def validate(cfg: ModelConfig) -> None:
             raise _bad(src, f"capacities.{f.name} must be >= 1")
     if cfg.text_dim < 1:
         raise _bad(src, f"text_dim must be >= 1, got {cfg.text_dim}")
+
+
+def _validate_voxel_labels(h: HeadConfig, src: str) -> None:
+    if set(h.voxel_labels) != set(h.voxel_label_weights):
+        raise _bad(src, f"head.voxel_label_weights must have the keys of head.voxel_labels "
+                        f"{sorted(h.voxel_labels)}, got {sorted(h.voxel_label_weights)}")
+    for name, values in h.voxel_labels.items():
+        if not values or len(set(values)) != len(values):
+            raise _bad(src, f"head.voxel_labels[{name!r}] must list distinct values, got {values}")
+        if not h.voxel_label_weights[name] >= 0:
+            raise _bad(src, f"head.voxel_label_weights[{name!r}] must be >= 0")
 
 
 def available() -> list[str]:

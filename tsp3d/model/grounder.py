@@ -19,6 +19,7 @@ from tsp3d.model.head_train import forward_train
 from tsp3d.model.losses import SampleTargets, compute_losses
 from tsp3d.sparse import CoordinateSet, SparseTensor, ops
 from tsp3d.sparse.voxelize import check_points
+from tsp3d.utils.sites import check_cba_sites
 
 Levels = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
 
@@ -88,18 +89,28 @@ class TSP3D(nn.Module):
         _, v1, v2, v3 = self.vision_backbone(self.voxelize(points), self.cfg.capacities)
         return v1.coords, v1.feats, v2.coords, v2.feats, v3.coords, v3.feats
 
-    def ground(self, c1, f1, c2, f2, c3, f3, text_feats: torch.Tensor, text_mask: torch.Tensor):
-        """Per-sentence stage -> (center [3], size [3], score [], counts int64 [len(COUNT_NAMES)])."""
+    def ground(self, c1, f1, c2, f2, c3, f3, text_feats: torch.Tensor, text_mask: torch.Tensor,
+               cba_coords: torch.Tensor | None = None, probes: dict | None = None):
+        """Per-sentence stage -> (center [3], size [3], score [], counts int64 [len(COUNT_NAMES)]).
+
+        ``cba_coords`` (int32 [S, 4], V1 sites) replaces the deterministic CBA sample (unchecked here);
+        ``probes`` receives the head's intermediate values (``tsp3d.model.head.PROBE_NAMES``)."""
         levels = [SparseTensor(f, cset=CoordinateSet(c, s, check=False)) for c, f, s in
                   ((c1, f1, 16), (c2, f2, 32), (c3, f3, 64))]
-        return self.head.forward_test(*levels, self.text_projector(text_feats), text_mask)
+        return self.head.forward_test(*levels, self.text_projector(text_feats), text_mask, cba_coords, probes)
 
     @torch.no_grad()
-    def predict(self, points: torch.Tensor, text_feats: torch.Tensor, text_mask: torch.Tensor) -> Grounding:
-        """Checked eager inference for one scene and one sentence (``model.eval()`` first)."""
+    def predict(self, points: torch.Tensor, text_feats: torch.Tensor, text_mask: torch.Tensor,
+                cba_coords=None) -> Grounding:
+        """Checked eager inference for one scene and one sentence (``model.eval()`` first).
+
+        ``cba_coords``: an explicit CBA sample (V1 sites, e.g. the official code's random draw), checked first."""
         self.check_points(points)
         self.check_text(text_feats, text_mask, 1)
-        center, size, score, counts = self.ground(*self.encode_scene(points), text_feats, text_mask)
+        levels = self.encode_scene(points)
+        if cba_coords is not None:
+            cba_coords = torch.from_numpy(check_cba_sites(cba_coords, levels[0].cpu().numpy())).to(levels[0].device)
+        center, size, score, counts = self.ground(*levels, text_feats, text_mask, cba_coords)
         return Grounding(center, size, score, dict(zip(COUNT_NAMES, counts.tolist())))
 
     # ------------------------------------------------------------------ training
@@ -121,9 +132,10 @@ class TSP3D(nn.Module):
         if batch.scene_of is not None:
             v1, v2, v3 = (_per_sample(v, batch.scene_of, s) for v in (v1, v2, v3))
         out = forward_train(self.head, v1, v2, v3, self.text_projector(batch.text_feats), batch.text_mask, b)
-        targets = [SampleTargets(t, a, sb) for t, a, sb in zip(batch.target_boxes, batch.aux_boxes,
-                                                                batch.scene_boxes)]
-        return compute_losses(out, targets, self.cfg.head)
+        labels = batch.object_labels or [None] * b
+        targets = [SampleTargets(t, a, sb, lb) for t, a, sb, lb in zip(batch.target_boxes, batch.aux_boxes,
+                                                                        batch.scene_boxes, labels)]
+        return compute_losses(out, targets, self.cfg.head, self.head.voxel_probes)
 
 
 def _per_sample(x: SparseTensor, scene_of: list[int], scenes: int) -> SparseTensor:

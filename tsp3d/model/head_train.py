@@ -28,7 +28,13 @@ class TrainOutputs:
     points: list[torch.Tensor] = field(default_factory=list)  # [sample] -> [n, 3]
     com_logits: list[torch.Tensor] = field(default_factory=list)  # [sample] -> [m] (the CBA sample)
     com_points: list[torch.Tensor] = field(default_factory=list)
+    # For the per-voxel label losses (config voxel_labels): features [n, C] and corners [n, 3] of the backbone's
+    # 16 cm voxels, and the final voxels' features before the text fusion (their corners are ``points``).
+    backbone_feats: list[torch.Tensor] = field(default_factory=list)
+    backbone_points: list[torch.Tensor] = field(default_factory=list)
+    final_feats: list[torch.Tensor] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)  # voxels over the batch, for logging
+    half_voxel: float = 0.0  # half the edge of the 16 cm voxels (m): corner + half_voxel = voxel centre
 
 
 def _attend_padded(head, encoder, x: SparseTensor, rows: list[torch.Tensor], length: int, text, text_mask):
@@ -48,7 +54,11 @@ def _split(values: torch.Tensor, coords: torch.Tensor, batch_size: int) -> list[
 def forward_train(head, v1: SparseTensor, v2: SparseTensor, v3: SparseTensor, text: torch.Tensor,
                   text_mask: torch.Tensor, batch_size: int) -> TrainOutputs:
     h, caps, vs, b = head.cfg.head, head.cfg.capacities, head.voxel_size, batch_size
-    out = TrainOutputs()
+    out = TrainOutputs(half_voxel=0.5 * v1.stride * vs)
+    sentence = head.sentence(text, text_mask)  # the projected text, before the BiEncoders update it
+    if head.voxel_probes is not None:
+        out.backbone_feats = _split(v1.feats, v1.coords, b)
+        out.backbone_points = _split(v1.coords[:, 1:].float() * vs, v1.coords, b)
     x = v3
     # (keep_trans index, lateral block, up block, backbone level added after upsampling, attention cap, up capacity)
     levels = ((1, head.lateral_block_2, 2, v2, h.train_attn_samples[0], caps.up_s32),
@@ -78,8 +88,10 @@ def forward_train(head, v1: SparseTensor, v2: SparseTensor, v3: SparseTensor, te
     confident = sample.select((torch.sigmoid(com.detach()) > h.cba_threshold).nonzero().squeeze(1))
     x = x.append_missing(confident, caps.final_s16 * b)
     out.counts.update(cba_sampled=len(sample), cba_confident=len(confident), final=len(x))
-    x, reg, cls = head.box_head(x, text[:, 0])
+    x, reg, cls, pre = head.box_head(x, text[:, 0], sentence)
     out.reg = _split(reg, x.coords, b)
+    if head.voxel_probes is not None:
+        out.final_feats = _split(pre, x.coords, b)
     out.cls_logits = _split(cls, x.coords, b)
     out.points = _split(x.coords[:, 1:].float() * vs, x.coords, b)
     return out
