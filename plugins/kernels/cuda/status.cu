@@ -1,4 +1,4 @@
-// The final status/count kernel, the size-tensor helper and the status strings.
+// The final status/count kernel, the size-tensor helper and the status texts.
 #include "cuda_utils.cuh"
 #include "tsp3d/c_api_cuda.h"
 
@@ -72,4 +72,8 @@ extern "C" int32_t tsp3d_cuda_size_from_count(const int64_t* count, const int32_
 
 extern "C" const char* tsp3d_cuda_status_string(int32_t status) {
   return tsp3d::status_name(static_cast<tsp3d::Status>(status));
+}
+
+extern "C" const char* tsp3d_cuda_status_hint(int32_t status) {
+  return tsp3d::status_hint(static_cast<tsp3d::Status>(status));
 }

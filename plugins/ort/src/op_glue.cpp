@@ -174,15 +174,12 @@ void check(Status st, const cpu::Diag& d, const StatusContext& c) {
   std::ostringstream m;
   switch (st) {
     case Status::kCapacityExceeded:
-      m << "produced " << d.count << " rows, over its capacity of " << c.capacity
-        << "; raise the node's 'capacity' attribute (model config 'capacities' / tsp3d export --capacity) or "
-           "feed fewer points";
+      m << "produced " << d.count << " rows, over its capacity of " << c.capacity << "; " << status_hint(st);
       fail(ORT_INVALID_ARGUMENT, m.str());
     case Status::kCoordOutOfRange:
       if (c.points) {
         m << "input 'points' row " << d.row << " " << point_string(c, d.row) << " quantizes outside [" << kCoordMin
-          << ", " << kCoordMax << "] at voxel_size " << c.voxel_size
-          << "; crop or re-centre the scene, or raise 'voxel_size'";
+          << ", " << kCoordMax << "] at voxel_size " << c.voxel_size << "; " << status_hint(st);
       } else if (rows && d.row >= 0) {
         const int32_t* r = rows + 4 * d.row;
         m << in << " row " << d.row << " " << row_string(rows, d.row);
@@ -203,7 +200,7 @@ void check(Status st, const cpu::Diag& d, const StatusContext& c) {
       fail(ORT_INVALID_ARGUMENT, m.str());
     case Status::kDuplicateCoord:
       m << in << " has duplicate coordinates: rows " << d.row2 << " and " << d.row << " are both "
-        << (rows ? row_string(rows, d.row) : "") << " (a coordinate set must be unique)";
+        << (rows ? row_string(rows, d.row) : "") << " (" << status_hint(st) << ")";
       fail(ORT_INVALID_ARGUMENT, m.str());
     case Status::kNonFinitePoint:
       m << "input 'points' row " << d.row << " has a non-finite x/y/z " << point_string(c, d.row);
@@ -213,7 +210,7 @@ void check(Status st, const cpu::Diag& d, const StatusContext& c) {
         << c.feats_rows << " rows)";
       fail(ORT_INVALID_ARGUMENT, m.str());
     case Status::kOutOfMemory:
-      fail(ORT_FAIL, "out of memory");
+      fail(ORT_FAIL, status_name(st));
     default:
       fail(ORT_INVALID_ARGUMENT, status_name(st));
   }

@@ -179,4 +179,6 @@ int32_t tsp3d_cpu_set_num_threads(int32_t n) { return cpu::set_num_threads(n); }
 
 const char* tsp3d_status_string(int32_t status) { return tsp3d::status_name(static_cast<Status>(status)); }
 
+const char* tsp3d_status_hint(int32_t status) { return tsp3d::status_hint(static_cast<Status>(status)); }
+
 }  // extern "C"

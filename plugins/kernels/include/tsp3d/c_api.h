@@ -83,8 +83,10 @@ TSP3D_API int32_t tsp3d_cpu_append_missing(const int32_t* coords_a, int64_t na, 
 // Threads used by the kernels (0 = all hardware threads). Returns the previous setting.
 TSP3D_API int32_t tsp3d_cpu_set_num_threads(int32_t n);
 
-// A static string for a status code.
+// Static strings for a status code (the table of tsp3d/status.h): what went wrong, and what to change ("" when
+// there is nothing to add).
 TSP3D_API const char* tsp3d_status_string(int32_t status);
+TSP3D_API const char* tsp3d_status_hint(int32_t status);
 
 #ifdef __cplusplus
 }

@@ -137,8 +137,10 @@ TSP3D_CUDA_API int32_t tsp3d_cuda_size_from_count(const int64_t* count, const in
 TSP3D_CUDA_API int32_t tsp3d_cuda_record_error(const int32_t* status, int32_t* record, int32_t node,
                                                cudaStream_t stream);
 
-// A static string for a status code (same table as the CPU library).
+// Static strings for a status code (the table of tsp3d/status.h, as in the CPU library): what went wrong, and what
+// to change ("" when there is nothing to add).
 TSP3D_CUDA_API const char* tsp3d_cuda_status_string(int32_t status);
+TSP3D_CUDA_API const char* tsp3d_cuda_status_hint(int32_t status);
 
 #ifdef __cplusplus
 }
