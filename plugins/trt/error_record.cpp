@@ -7,7 +7,6 @@
 #include <vector>
 
 #include "plugin_utils.h"
-#include "tsp3d/c_api_cuda.h"
 
 namespace tsp3d {
 namespace trt {
@@ -73,12 +72,14 @@ int32_t take_first_error(std::string* message) {
     int32_t host[2] = {0, 0};
     cudaError_t e = cudaMemcpy(host, r->device(), sizeof(host), cudaMemcpyDeviceToHost);
     if (e != cudaSuccess) {
-      if (message != nullptr) *message = std::string("CUDA error reading the tsp3d error record: ") + cudaGetErrorString(e);
+      if (message != nullptr) {
+        *message = std::string("CUDA error reading the tsp3d error record: ") + cudaGetErrorString(e);
+      }
       return -1;
     }
     if (host[0] == 0) continue;
     cudaMemset(r->device(), 0, sizeof(host));
-    if (message != nullptr) *message = node_where(host[1]) + ": " + tsp3d_cuda_status_string(host[0]);
+    if (message != nullptr) *message = node_where(host[1]) + ": " + status_message(host[0]);
     return host[0];
   }
   return 0;

@@ -40,7 +40,7 @@ int32_t node_id(const std::string& where);
 std::string node_where(int32_t id);
 
 // Reads every live record (synchronously); on the first one holding a failure writes
-// "<Op> node '<name>': <status text>" to `message` and returns the status after clearing that record.
+// "<Op> node '<name>': <status_message(status)>" to `message` and returns the status after clearing that record.
 int32_t take_first_error(std::string* message);
 
 }  // namespace trt

@@ -31,9 +31,13 @@ const char* field_type_name(PluginFieldType type) {
 namespace {
 
 // An int field arrives as int32 (the ONNX parser) or int64 (a Python caller); anything else is refused.
-int32_t read_int(const char* op, const PluginField& f) {
+void expect_one_value(const char* op, const PluginField& f) {
   TSP3D_VALIDATE(f.data != nullptr, op << ": field '" << f.name << "' has no data");
   TSP3D_VALIDATE(f.length == 1, op << ": field '" << f.name << "' must hold 1 value, got " << f.length);
+}
+
+int32_t read_int(const char* op, const PluginField& f) {
+  expect_one_value(op, f);
   if (f.type == PluginFieldType::kINT32) return *static_cast<const int32_t*>(f.data);
   TSP3D_VALIDATE(f.type == PluginFieldType::kINT64,
                  op << ": field '" << f.name << "' must be int32 or int64, got " << field_type_name(f.type));
@@ -44,8 +48,7 @@ int32_t read_int(const char* op, const PluginField& f) {
 }
 
 float read_float(const char* op, const PluginField& f) {
-  TSP3D_VALIDATE(f.data != nullptr, op << ": field '" << f.name << "' has no data");
-  TSP3D_VALIDATE(f.length == 1, op << ": field '" << f.name << "' must hold 1 value, got " << f.length);
+  expect_one_value(op, f);
   if (f.type == PluginFieldType::kFLOAT32) return *static_cast<const float*>(f.data);
   TSP3D_VALIDATE(f.type == PluginFieldType::kFLOAT64,
                  op << ": field '" << f.name << "' must be float32 or float64, got " << field_type_name(f.type));
@@ -159,6 +162,18 @@ FieldNames::FieldNames(const Schema& schema) {
   }
   collection_.nbFields = static_cast<int32_t>(fields_.size());
   collection_.fields = fields_.data();
+}
+
+Schema with_capacity(Schema fields) {
+  fields.push_back({"capacity", FieldKind::kInt, false, 0.0});
+  fields.push_back({kOptRowsField, FieldKind::kInt, false, 0.0, true});
+  return fields;
+}
+
+int32_t capacity_attr(const Attributes& attrs, const std::string& where_prefix) {
+  const int32_t capacity = attrs.get_int("capacity");
+  TSP3D_VALIDATE(capacity >= 0, where_prefix << ": attribute 'capacity' must be >= 0, got " << capacity);
+  return capacity;
 }
 
 }  // namespace trt

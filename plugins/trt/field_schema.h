@@ -77,5 +77,11 @@ class FieldNames {
 
 const char* field_type_name(nvinfer1::PluginFieldType type);
 
+// The schema of a data-dependent op: its own fields, then 'capacity' (int, default 0 = the natural bound) and the
+// build hint opt_rows.
+Schema with_capacity(Schema fields);
+// The attribute 'capacity', refused (PluginError naming `where_prefix`) when negative.
+int32_t capacity_attr(const Attributes& attrs, const std::string& where_prefix);
+
 }  // namespace trt
 }  // namespace tsp3d

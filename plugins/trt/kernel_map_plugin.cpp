@@ -1,70 +1,75 @@
-#include "kernel_map_plugin.h"
-
+// KernelMap: in_coords [N, 4], out_coords [M, 4] (int32) -> nbr [M, kernel_size^3] int32.
+#include "op_creators.h"
 #include "op_helpers.h"
+#include "plugin_base.h"
+#include "plugin_creator.h"
 #include "tsp3d/c_api_cuda.h"
 
 namespace tsp3d {
 namespace trt {
+namespace {
 
-const Schema& KernelMapPlugin::schema() {
-  static const Schema s{{"kernel_size", FieldKind::kInt, true, 0.0},
-                        {"offset_stride", FieldKind::kInt, true, 0.0},
-                        {"transposed", FieldKind::kInt, false, 0.0}};
-  return s;
-}
+class KernelMapPlugin final : public OpPlugin<KernelMapPlugin> {
+  // Positions of the inputs and outputs.
+  enum Slot : int32_t { kInCoords = 0, kOutCoords = 1, kNbrOut = 0 };
 
-KernelMapPlugin::KernelMapPlugin(std::string node, Attributes attrs)
-    : PluginBase(kName, std::move(node), std::move(attrs)),
-      kernel_size_(attrs_.get_int("kernel_size")),
-      offset_stride_(attrs_.get_int("offset_stride")),
-      transposed_(attrs_.get_int("transposed")) {
-  TSP3D_VALIDATE(kernel_size_ >= 1 && kernel_size_ <= 3,
-                 where() << ": attribute 'kernel_size' must be 1, 2 or 3, got " << kernel_size_);
-  TSP3D_VALIDATE(offset_stride_ >= 1 && offset_stride_ <= 32767,
-                 where() << ": attribute 'offset_stride' must be in [1, 32767], got " << offset_stride_);
-  TSP3D_VALIDATE(transposed_ == 0 || transposed_ == 1,
-                 where() << ": attribute 'transposed' must be 0 or 1, got " << transposed_);
-}
+ public:
+  static constexpr const char* kName = "KernelMap";
+  static const Signature& signature() {
+    static const Signature s{{{"in_coords", Elem::kI32}, {"out_coords", Elem::kI32}}, 0, {Elem::kI32}};
+    return s;
+  }
+  static const Schema& schema() {
+    static const Schema s{{"kernel_size", FieldKind::kInt, true, 0.0},
+                          {"offset_stride", FieldKind::kInt, true, 0.0},
+                          {"transposed", FieldKind::kInt, false, 0.0}};
+    return s;
+  }
 
-void KernelMapPlugin::output_types(DataType* out, int32_t, const DataType* in, int32_t) const {
-  TSP3D_VALIDATE(in[kInCoords] == DataType::kINT32 && in[kOutCoords] == DataType::kINT32,
-                 "in_coords and out_coords must be int32");
-  out[kNbrOut] = DataType::kINT32;
-}
+  KernelMapPlugin(std::string node, Attributes attrs)
+      : OpPlugin(std::move(node), std::move(attrs)),
+        kernel_size_(attrs_.get_int("kernel_size")),
+        offset_stride_(attrs_.get_int("offset_stride")),
+        transposed_(attrs_.get_int("transposed")) {
+    TSP3D_VALIDATE(kernel_size_ >= 1 && kernel_size_ <= 3,
+                   where() << ": attribute 'kernel_size' must be 1, 2 or 3, got " << kernel_size_);
+    TSP3D_VALIDATE(offset_stride_ >= 1 && offset_stride_ <= 32767,
+                   where() << ": attribute 'offset_stride' must be in [1, 32767], got " << offset_stride_);
+    TSP3D_VALIDATE(transposed_ == 0 || transposed_ == 1,
+                   where() << ": attribute 'transposed' must be 0 or 1, got " << transposed_);
+  }
 
-void KernelMapPlugin::output_shapes(const DimsExprs* in, int32_t, DimsExprs* out, int32_t, IExprBuilder& b) const {
-  expect_rank(in[kInCoords], 2, "in_coords [N, 4]");
-  expect_extent(in[kInCoords], 1, 4, "in_coords [N, 4]");
-  expect_rank(in[kOutCoords], 2, "out_coords [M, 4]");
-  expect_extent(in[kOutCoords], 1, 4, "out_coords [M, 4]");
-  out[kNbrOut].nbDims = 2;
-  out[kNbrOut].d[0] = in[kOutCoords].d[0];
-  out[kNbrOut].d[1] = b.constant(kernel_size_ * kernel_size_ * kernel_size_);
-}
+ protected:
+  void output_shapes(const DimsExprs* in, int32_t, DimsExprs* out, int32_t, IExprBuilder& b) const override {
+    expect_coords(in[kInCoords], "in_coords [N, 4]");
+    expect_coords(in[kOutCoords], "out_coords [M, 4]");
+    out[kNbrOut].nbDims = 2;
+    out[kNbrOut].d[0] = in[kOutCoords].d[0];
+    out[kNbrOut].d[1] = b.constant(kernel_size_ * kernel_size_ * kernel_size_);
+  }
 
-bool KernelMapPlugin::supports(int32_t pos, const DynamicPluginTensorDesc* io, int32_t, int32_t) const {
-  return io[pos].desc.type == DataType::kINT32;
-}
+  int32_t workspace_size(const Dims* in, size_t* bytes) const override {
+    return tsp3d_cuda_kernel_map_workspace_size(extent(in[kInCoords], 0), extent(in[kOutCoords], 0), bytes);
+  }
 
-size_t KernelMapPlugin::kernel_workspace_bytes(const DynamicPluginTensorDesc* in, int32_t) const {
-  size_t bytes = 0;
-  return workspace_or_throw(tsp3d_cuda_kernel_map_workspace_size(extent(max_dims(in[kInCoords]), 0),
-                                                                 extent(max_dims(in[kOutCoords]), 0), &bytes),
-                            bytes, kName);
-}
+  bool run(const PluginTensorDesc* in, const PluginTensorDesc*, const void* const* inputs, void* const* outputs,
+           const Workspace& ws, cudaStream_t stream) override {
+    const int32_t s = tsp3d_cuda_kernel_map(
+        static_cast<const int32_t*>(inputs[kInCoords]), extent(in[kInCoords].dims, 0),
+        static_cast<const int32_t*>(inputs[kOutCoords]), extent(in[kOutCoords].dims, 0), kernel_size_, offset_stride_,
+        transposed_, static_cast<int32_t*>(outputs[kNbrOut]), ws.status, ws.kernel, ws.bytes, stream);
+    return launched("launch", s) && recorded(ws, stream);  // read at the next size-tensor op or by take_error
+  }
 
-bool KernelMapPlugin::run(const PluginTensorDesc* in, const PluginTensorDesc*, const void* const* inputs,
-                          void* const* outputs, void* ws, cudaStream_t stream) {
-  const int64_t n_in = extent(in[kInCoords].dims, 0), n_out = extent(in[kOutCoords].dims, 0);
-  size_t bytes = 0;
-  if (!launched("workspace query", tsp3d_cuda_kernel_map_workspace_size(n_in, n_out, &bytes))) return false;
-  const int32_t s = tsp3d_cuda_kernel_map(static_cast<const int32_t*>(inputs[kInCoords]), n_in,
-                                          static_cast<const int32_t*>(inputs[kOutCoords]), n_out, kernel_size_,
-                                          offset_stride_, transposed_, static_cast<int32_t*>(outputs[kNbrOut]),
-                                          status_slot(ws), kernel_workspace(ws), bytes, stream);
-  if (!launched("launch", s)) return false;
-  return recorded(ws, stream);  // read at the next size-tensor op or by tsp3d_trt_take_error
-}
+ private:
+  int32_t kernel_size_;
+  int32_t offset_stride_;
+  int32_t transposed_;
+};
+
+}  // namespace
+
+nvinfer1::IPluginCreatorInterface* kernel_map_creator() { return creator_of<KernelMapPlugin>(); }
 
 }  // namespace trt
 }  // namespace tsp3d

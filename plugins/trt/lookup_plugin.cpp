@@ -1,53 +1,51 @@
-#include "lookup_plugin.h"
-
+// Lookup: query [Q, 4], table [N, 4] (int32) -> idx [Q] int32 (row of table, or -1).
+#include "op_creators.h"
 #include "op_helpers.h"
+#include "plugin_base.h"
+#include "plugin_creator.h"
 #include "tsp3d/c_api_cuda.h"
 
 namespace tsp3d {
 namespace trt {
+namespace {
 
-const Schema& LookupPlugin::schema() {
-  static const Schema s{};
-  return s;
-}
+class LookupPlugin final : public OpPlugin<LookupPlugin> {
+  // Positions of the inputs and outputs.
+  enum Slot : int32_t { kQuery = 0, kTable = 1, kIdxOut = 0 };
 
-void LookupPlugin::output_types(DataType* out, int32_t, const DataType* in, int32_t) const {
-  TSP3D_VALIDATE(in[kQuery] == DataType::kINT32 && in[kTable] == DataType::kINT32, "query and table must be int32");
-  out[kIdxOut] = DataType::kINT32;
-}
+ public:
+  static constexpr const char* kName = "Lookup";
+  static const Signature& signature() {
+    static const Signature s{{{"query", Elem::kI32}, {"table", Elem::kI32}}, 0, {Elem::kI32}};
+    return s;
+  }
+  using OpPlugin::OpPlugin;  // no attributes
 
-void LookupPlugin::output_shapes(const DimsExprs* in, int32_t, DimsExprs* out, int32_t, IExprBuilder&) const {
-  expect_rank(in[kQuery], 2, "query [Q, 4]");
-  expect_extent(in[kQuery], 1, 4, "query [Q, 4]");
-  expect_rank(in[kTable], 2, "table [N, 4]");
-  expect_extent(in[kTable], 1, 4, "table [N, 4]");
-  out[kIdxOut].nbDims = 1;
-  out[kIdxOut].d[0] = in[kQuery].d[0];
-}
+ protected:
+  void output_shapes(const DimsExprs* in, int32_t, DimsExprs* out, int32_t, IExprBuilder&) const override {
+    expect_coords(in[kQuery], "query [Q, 4]");
+    expect_coords(in[kTable], "table [N, 4]");
+    out[kIdxOut].nbDims = 1;
+    out[kIdxOut].d[0] = in[kQuery].d[0];
+  }
 
-bool LookupPlugin::supports(int32_t pos, const DynamicPluginTensorDesc* io, int32_t, int32_t) const {
-  return io[pos].desc.type == DataType::kINT32;
-}
+  int32_t workspace_size(const Dims* in, size_t* bytes) const override {
+    return tsp3d_cuda_lookup_workspace_size(extent(in[kQuery], 0), extent(in[kTable], 0), bytes);
+  }
 
-size_t LookupPlugin::kernel_workspace_bytes(const DynamicPluginTensorDesc* in, int32_t) const {
-  size_t bytes = 0;
-  return workspace_or_throw(tsp3d_cuda_lookup_workspace_size(extent(max_dims(in[kQuery]), 0),
-                                                             extent(max_dims(in[kTable]), 0), &bytes),
-                            bytes, kName);
-}
+  bool run(const PluginTensorDesc* in, const PluginTensorDesc*, const void* const* inputs, void* const* outputs,
+           const Workspace& ws, cudaStream_t stream) override {
+    const int32_t s = tsp3d_cuda_lookup(static_cast<const int32_t*>(inputs[kQuery]), extent(in[kQuery].dims, 0),
+                                        static_cast<const int32_t*>(inputs[kTable]), extent(in[kTable].dims, 0),
+                                        static_cast<int32_t*>(outputs[kIdxOut]), ws.status, ws.kernel, ws.bytes,
+                                        stream);
+    return launched("launch", s) && recorded(ws, stream);  // read at the next size-tensor op or by take_error
+  }
+};
 
-bool LookupPlugin::run(const PluginTensorDesc* in, const PluginTensorDesc*, const void* const* inputs,
-                       void* const* outputs, void* ws, cudaStream_t stream) {
-  const int64_t q = extent(in[kQuery].dims, 0), n = extent(in[kTable].dims, 0);
-  size_t bytes = 0;
-  if (!launched("workspace query", tsp3d_cuda_lookup_workspace_size(q, n, &bytes))) return false;
-  const int32_t s = tsp3d_cuda_lookup(static_cast<const int32_t*>(inputs[kQuery]), q,
-                                      static_cast<const int32_t*>(inputs[kTable]), n,
-                                      static_cast<int32_t*>(outputs[kIdxOut]), status_slot(ws), kernel_workspace(ws),
-                                      bytes, stream);
-  if (!launched("launch", s)) return false;
-  return recorded(ws, stream);  // read at the next size-tensor op or by tsp3d_trt_take_error
-}
+}  // namespace
+
+nvinfer1::IPluginCreatorInterface* lookup_creator() { return creator_of<LookupPlugin>(); }
 
 }  // namespace trt
 }  // namespace tsp3d

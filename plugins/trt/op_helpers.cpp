@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-#include "tsp3d/c_api_cuda.h"
 
 namespace tsp3d {
 namespace trt {
@@ -29,6 +28,11 @@ void expect_extent(const DimsExprs& d, int32_t axis, int64_t value, const char* 
     TSP3D_VALIDATE(e->getConstantValue() == value,
                    what << ": dimension " << axis << " must be " << value << ", got " << e->getConstantValue());
   }
+}
+
+void expect_coords(const DimsExprs& d, const char* what) {
+  expect_rank(d, 2, what);
+  expect_extent(d, 1, 4, what);
 }
 
 namespace {
@@ -87,7 +91,7 @@ int64_t volume(const nvinfer1::Dims& d) {
 }
 
 size_t workspace_or_throw(int32_t status, size_t bytes, const char* what) {
-  TSP3D_VALIDATE(status == 0, what << " workspace query failed (" << tsp3d_cuda_status_string(status)
+  TSP3D_VALIDATE(status == 0, what << " workspace query failed (" << status_name(static_cast<Status>(status))
                                    << "; it needs a CUDA device)");
   return bytes;
 }

@@ -21,12 +21,14 @@ using nvinfer1::IExprBuilder;
 using nvinfer1::PluginTensorDesc;
 
 const char* type_name(DataType t);
+inline bool is_float(DataType t) { return t == DataType::kFLOAT || t == DataType::kHALF; }
 
 constexpr int32_t code(Status s) { return static_cast<int32_t>(s); }
 
 // Symbolic checks (getOutputShapes): the rank, and an extent when it is a build-time constant.
 void expect_rank(const DimsExprs& d, int32_t rank, const char* what);
 void expect_extent(const DimsExprs& d, int32_t axis, int64_t value, const char* what);
+void expect_coords(const DimsExprs& d, const char* what);  // [N, 4]
 
 // A data-dependent row count: declares output `size_index` (a 0-D int32 size tensor) with the upper bound
 // min(capacity, natural) when `capacity` is positive, else the op's natural bound (an expression of the input rows

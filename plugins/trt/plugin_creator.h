@@ -37,5 +37,12 @@ class PluginCreator final : public nvinfer1::IPluginCreatorV3One {
   FieldNames names_;
 };
 
+// The one creator of an op, for getCreators (each op's .cpp returns it from its function in op_creators.h).
+template <typename Plugin>
+nvinfer1::IPluginCreatorInterface* creator_of() {
+  static PluginCreator<Plugin> creator;
+  return &creator;
+}
+
 }  // namespace trt
 }  // namespace tsp3d

@@ -1,23 +1,15 @@
 // The library's only entry points (see exports.map): TensorRT calls getCreators when it loads the library
 // (IPluginRegistry::loadLibrary, trtexec --dynamicPlugins, Polygraphy --plugins) and setLoggerFinder to hand over
 // its logger; a runtime calls tsp3d_trt_take_error once per inference (error_record.h). Nothing registers itself at
-// load time. Adding an op = one line in the list below.
+// load time. Adding an op = its .cpp (an OpPlugin, plugin_base.h), its creator in op_creators.h and one entry in
+// the list below.
 #include <algorithm>
 #include <cstring>
 #include <string>
 
-#include "append_missing_plugin.h"
-#include "coords_down_plugin.h"
-#include "coords_up_plugin.h"
-#include "kernel_map_plugin.h"
-#include "lookup_plugin.h"
 #include "error_record.h"
-#include "plugin_creator.h"
-#include "prune_plugin.h"
-#include "sparse_conv_int8_plugin.h"
-#include "sparse_conv_plugin.h"
-#include "sparse_max_pool_plugin.h"
-#include "voxelize_plugin.h"
+#include "op_creators.h"
+#include "plugin_utils.h"
 
 using namespace tsp3d::trt;
 
@@ -27,27 +19,19 @@ extern "C" __attribute__((visibility("default"))) void setLoggerFinder(nvinfer1:
 
 extern "C" __attribute__((visibility("default"))) nvinfer1::IPluginCreatorInterface* const* getCreators(
     int32_t& nb_creators) {
-  static PluginCreator<VoxelizePlugin> voxelize;
-  static PluginCreator<CoordsDownPlugin> coords_down;
-  static PluginCreator<CoordsUpPlugin> coords_up;
-  static PluginCreator<KernelMapPlugin> kernel_map;
-  static PluginCreator<SparseConvPlugin> sparse_conv;
-  static PluginCreator<SparseConvInt8Plugin> sparse_conv_int8;
-  static PluginCreator<SparseMaxPoolPlugin> sparse_max_pool;
-  static PluginCreator<LookupPlugin> lookup;
-  static PluginCreator<PrunePlugin> prune;
-  static PluginCreator<AppendMissingPlugin> append_missing;
   static nvinfer1::IPluginCreatorInterface* const creators[] = {
-      &voxelize, &coords_down, &coords_up, &kernel_map, &sparse_conv, &sparse_conv_int8,
-      &sparse_max_pool, &lookup, &prune, &append_missing,
+      voxelize_creator(),        coords_down_creator(),     coords_up_creator(), kernel_map_creator(),
+      sparse_conv_creator(),     sparse_conv_int8_creator(), sparse_max_pool_creator(),
+      lookup_creator(),          prune_creator(),           append_missing_creator(),
   };
   nb_creators = static_cast<int32_t>(sizeof(creators) / sizeof(creators[0]));
   return creators;
 }
 
 // The first plugin failure not yet reported (one that happened after the last size-tensor op of an inference):
-// returns its tsp3d status (0: none) and writes "<Op> node '<name>': <status>" (NUL-terminated, truncated to
-// `capacity` bytes) to `message` when it is not null. Synchronous; call it after the inference's stream is done.
+// returns its tsp3d status (0: none) and writes "<Op> node '<name>': <status_message>" (plugin_utils.h;
+// NUL-terminated, truncated to `capacity` bytes) to `message` when it is not null. Synchronous; call it after the
+// inference's stream is done.
 extern "C" __attribute__((visibility("default"))) int32_t tsp3d_trt_take_error(char* message, size_t capacity) {
   try {
     std::string text;

@@ -3,7 +3,7 @@
 #include <iostream>
 #include <mutex>
 
-#include "tsp3d/c_api_cuda.h"
+#include "tsp3d/status.h"
 
 namespace tsp3d {
 namespace trt {
@@ -65,9 +65,15 @@ bool read_record(const std::string& where_prefix, int32_t* record_dev, const voi
   return false;
 }
 
+std::string status_message(int32_t status, const std::string& detail) {
+  const Status s = static_cast<Status>(status);
+  const std::string hint = status_hint(s);
+  return status_name(s) + (detail.empty() ? "" : "; " + detail) + (hint.empty() ? "" : "; " + hint);
+}
+
 int32_t report_launch(const std::string& where_prefix, const char* what, int32_t status) {
   if (status != 0) {
-    log_error(where_prefix + ": " + what + " failed (" + tsp3d_cuda_status_string(status) + ")");
+    log_error(where_prefix + ": " + what + " failed (" + status_name(static_cast<Status>(status)) + ")");
   }
   return status;
 }

@@ -1,6 +1,7 @@
 // Errors and logging of the TensorRT plugin glue. Validation throws PluginError (never just logs); every noexcept
 // entry point catches, logs the message through the logger TensorRT hands over (setLoggerFinder) and returns a
-// failure value. Kernel status codes become messages that name the op, the node and the attribute to raise.
+// failure value. Kernel status codes become messages that name the op and the node, with the texts of
+// tsp3d/status.h.
 #pragma once
 
 #include <cuda_runtime_api.h>
@@ -55,7 +56,10 @@ struct DeviceResult {
 bool read_record(const std::string& where_prefix, int32_t* record_dev, const void* count_dev, cudaStream_t stream,
                  DeviceResult* result);
 
-// Logs "<where>: <what> (<status string>)" for a host-side status from the kernel API; returns the status.
+// "<status name>[; <detail>][; <hint>]": the texts of tsp3d/status.h around what only the plugin knows.
+std::string status_message(int32_t status, const std::string& detail = std::string());
+
+// Logs "<where>: <what> failed (<status name>)" for a host-side status from the kernel API; returns the status.
 int32_t report_launch(const std::string& where_prefix, const char* what, int32_t status);
 
 }  // namespace trt

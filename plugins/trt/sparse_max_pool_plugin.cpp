@@ -1,63 +1,61 @@
-#include "sparse_max_pool_plugin.h"
-
+// SparseMaxPool: feats [N, C] T, nbr [M, K] int32 -> out [M, C] T (T float32 or float16).
+#include "op_creators.h"
 #include "op_helpers.h"
+#include "plugin_base.h"
+#include "plugin_creator.h"
 #include "tsp3d/c_api_cuda.h"
 
 namespace tsp3d {
 namespace trt {
+namespace {
 
-const Schema& SparseMaxPoolPlugin::schema() {
-  static const Schema s{};
-  return s;
-}
+class SparseMaxPoolPlugin final : public OpPlugin<SparseMaxPoolPlugin> {
+  // Positions of the inputs and outputs.
+  enum Slot : int32_t { kFeats = 0, kNbr = 1, kOut = 0 };
 
-void SparseMaxPoolPlugin::output_types(DataType* out, int32_t, const DataType* in, int32_t) const {
-  TSP3D_VALIDATE(in[kFeats] == DataType::kFLOAT || in[kFeats] == DataType::kHALF,
-                 "feats must be float32 or float16, got " << type_name(in[kFeats]));
-  TSP3D_VALIDATE(in[kNbr] == DataType::kINT32, "nbr must be int32, got " << type_name(in[kNbr]));
-  out[kOut] = in[kFeats];
-}
+ public:
+  static constexpr const char* kName = "SparseMaxPool";
+  static const Signature& signature() {
+    static const Signature s{{{"feats", Elem::kT}, {"nbr", Elem::kI32}}, 0, {Elem::kT}};
+    return s;
+  }
+  using OpPlugin::OpPlugin;  // no attributes
 
-void SparseMaxPoolPlugin::output_shapes(const DimsExprs* in, int32_t, DimsExprs* out, int32_t, IExprBuilder&) const {
-  expect_rank(in[kFeats], 2, "feats [N, C]");
-  expect_rank(in[kNbr], 2, "nbr [M, K]");
-  out[kOut].nbDims = 2;
-  out[kOut].d[0] = in[kNbr].d[0];
-  out[kOut].d[1] = in[kFeats].d[1];
-}
+ protected:
+  void output_shapes(const DimsExprs* in, int32_t, DimsExprs* out, int32_t, IExprBuilder&) const override {
+    expect_rank(in[kFeats], 2, "feats [N, C]");
+    expect_rank(in[kNbr], 2, "nbr [M, K]");
+    out[kOut].nbDims = 2;
+    out[kOut].d[0] = in[kNbr].d[0];
+    out[kOut].d[1] = in[kFeats].d[1];
+  }
 
-bool SparseMaxPoolPlugin::supports(int32_t pos, const DynamicPluginTensorDesc* io, int32_t, int32_t) const {
-  const DataType t = io[pos].desc.type;
-  if (pos == kFeats) return t == DataType::kFLOAT || t == DataType::kHALF;
-  if (pos == kNbr) return t == DataType::kINT32;
-  return t == io[kFeats].desc.type;
-}
+  int32_t workspace_size(const Dims* in, size_t* bytes) const override {
+    return tsp3d_cuda_sparse_max_pool_workspace_size(extent(in[kNbr], 0), bytes);
+  }
 
-size_t SparseMaxPoolPlugin::kernel_workspace_bytes(const DynamicPluginTensorDesc* in, int32_t) const {
-  size_t bytes = 0;
-  return workspace_or_throw(tsp3d_cuda_sparse_max_pool_workspace_size(extent(max_dims(in[kNbr]), 0), &bytes), bytes,
-                            kName);
-}
+  bool run(const PluginTensorDesc* in, const PluginTensorDesc*, const void* const* inputs, void* const* outputs,
+           const Workspace& ws, cudaStream_t stream) override {
+    TSP3D_VALIDATE(in[kFeats].dims.nbDims == 2 && in[kNbr].dims.nbDims == 2,
+                   "feats [N, C] and nbr [M, K] must be 2-D");
+    const int64_t n_in = in[kFeats].dims.d[0], c = in[kFeats].dims.d[1];
+    const int64_t n_out = in[kNbr].dims.d[0], k = in[kNbr].dims.d[1];
+    const auto* nbr = static_cast<const int32_t*>(inputs[kNbr]);
+    const int32_t s =
+        in[kFeats].type == DataType::kFLOAT
+            ? tsp3d_cuda_sparse_max_pool_f32(static_cast<const float*>(inputs[kFeats]), n_in, c, nbr, n_out, k,
+                                             static_cast<float*>(outputs[kOut]), ws.status, ws.kernel, ws.bytes,
+                                             stream)
+            : tsp3d_cuda_sparse_max_pool_f16(static_cast<const uint16_t*>(inputs[kFeats]), n_in, c, nbr, n_out, k,
+                                             static_cast<uint16_t*>(outputs[kOut]), ws.status, ws.kernel, ws.bytes,
+                                             stream);
+    return launched("launch", s) && recorded(ws, stream);  // read at the next size-tensor op or by take_error
+  }
+};
 
-bool SparseMaxPoolPlugin::run(const PluginTensorDesc* in, const PluginTensorDesc*, const void* const* inputs,
-                              void* const* outputs, void* ws, cudaStream_t stream) {
-  TSP3D_VALIDATE(in[kFeats].dims.nbDims == 2 && in[kNbr].dims.nbDims == 2, "feats [N, C] and nbr [M, K] must be 2-D");
-  const int64_t n_in = in[kFeats].dims.d[0], c = in[kFeats].dims.d[1];
-  const int64_t n_out = in[kNbr].dims.d[0], k = in[kNbr].dims.d[1];
-  size_t bytes = 0;
-  if (!launched("workspace query", tsp3d_cuda_sparse_max_pool_workspace_size(n_out, &bytes))) return false;
-  const auto* nbr = static_cast<const int32_t*>(inputs[kNbr]);
-  const int32_t s =
-      in[kFeats].type == DataType::kFLOAT
-          ? tsp3d_cuda_sparse_max_pool_f32(static_cast<const float*>(inputs[kFeats]), n_in, c, nbr, n_out, k,
-                                           static_cast<float*>(outputs[kOut]), status_slot(ws), kernel_workspace(ws),
-                                           bytes, stream)
-          : tsp3d_cuda_sparse_max_pool_f16(static_cast<const uint16_t*>(inputs[kFeats]), n_in, c, nbr, n_out, k,
-                                           static_cast<uint16_t*>(outputs[kOut]), status_slot(ws),
-                                           kernel_workspace(ws), bytes, stream);
-  if (!launched("launch", s)) return false;
-  return recorded(ws, stream);  // read at the next size-tensor op or by tsp3d_trt_take_error
-}
+}  // namespace
+
+nvinfer1::IPluginCreatorInterface* sparse_max_pool_creator() { return creator_of<SparseMaxPoolPlugin>(); }
 
 }  // namespace trt
 }  // namespace tsp3d

@@ -11,7 +11,6 @@
 #include <cstring>
 
 #include "tsp3d/c_api_cuda.h"
-#include "tsp3d/common.h"
 
 namespace tsp3d_test {
 
@@ -159,9 +158,6 @@ int32_t tsp3d_cuda_record_error(const int32_t* status, int32_t* record, int32_t 
     record[1] = node;
   }
   return 0;
-}
-const char* tsp3d_cuda_status_string(int32_t status) {
-  return tsp3d::status_name(static_cast<tsp3d::Status>(status));
 }
 
 }  // extern "C"

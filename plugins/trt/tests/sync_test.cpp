@@ -131,7 +131,8 @@ void test_own_failure_keeps_its_detail() {
   Plugin prune = attached("Prune", "cba", &kContextA);
   g_finder.logger.clear();
   CHECK_EQ(run_once(prune.get(), "Prune"), -1);
-  CHECK(g_finder.logger.error_has({"Prune node 'cba'", "capacity exceeded", "rows kept, over the attribute capacity"}));
+  CHECK(g_finder.logger.error_has({"Prune node 'cba'", "capacity exceeded", "rows kept, over the attribute capacity",
+                                   tsp3d::status_hint(tsp3d::Status::kCapacityExceeded)}));
   fake().fail.clear();
 }
 
@@ -142,7 +143,8 @@ void test_take_error_reads_failures_after_the_last_size_op() {
   fake().fail.clear();
   char message[256] = {0};
   CHECK_EQ(tsp3d_trt_take_error(message, sizeof(message)), static_cast<int32_t>(tsp3d::Status::kIndexOutOfRange));
-  CHECK_EQ(std::string(message), std::string("SparseConv node 'cls_conv': kernel map index out of range"));
+  CHECK_EQ(std::string(message), std::string("SparseConv node 'cls_conv': kernel map index out of range; ") +
+                                     tsp3d::status_hint(tsp3d::Status::kIndexOutOfRange));
   CHECK_EQ(tsp3d_trt_take_error(message, sizeof(message)), 0);
 }
 
