@@ -5,7 +5,9 @@ grouped by op type: where its time goes, and how much of it stays in float (the 
 docs/int8.md).
 
 The INT8 graph is calibrated as the suite calibrates it (``pipeline_times.calibrate_int8``: 8 synthetic scenes,
-entropy, the structural keep rules, no sweep: the random-init benchmark model has no accuracy to protect).
+entropy, the structural keep rules, no sweep: the random-init benchmark model has no accuracy to protect), then
+given the FP32 graph's workload (``int8_workload.match_pruning``: the same voxel counts at every pruning step;
+quantizing this random model otherwise prunes far more, and the ratio would measure pruning, not the runtime).
 
     python -m tsp3d.bench.int8_e2e [--config base] [--threads 1,2] [--pairs 2] [--out DIR]
 
@@ -45,6 +47,21 @@ def remainder(profile: dict) -> dict:
     return {name: {**k, "share": k["seconds"] / total} for name, k in kinds.items()}
 
 
+def matched_graph(int8_graph: Path, fp32_graph: Path, inputs: Path) -> tuple[Path, dict]:
+    """The INT8 graph with the FP32 workload (``int8_workload``), written next to it; and what was changed."""
+    import onnx
+
+    from tsp3d.bench.int8_workload import match_pruning
+    from tsp3d.bench.scenes import load_inputs
+
+    points, feats, mask = load_inputs(inputs)
+    proto, report = match_pruning(onnx.load(str(int8_graph)), onnx.load(str(fp32_graph)),
+                                  {"points": points, "text_feats": feats, "text_mask": mask})
+    out = int8_graph.with_name("model.int8.matched.onnx")
+    onnx.save(proto, str(out))
+    return out, report
+
+
 def compare(bm, bundle: Path, int8_graph: Path, threads: int, pairs: int) -> dict:
     """FP32 and INT8 rows measured ``pairs`` times each, alternating; medians and their ratio."""
     from tsp3d.bench import e2e
@@ -74,12 +91,14 @@ def run(config: str, threads: list[int], pairs: int, cache_dir=None, out_dir=Non
     int8 = pipeline_times.calibrate_int8(bundle, bundle.parent, min(threads), False, bm.calibration["points"])
     if "graph" not in int8:
         raise RuntimeError(f"no INT8 graph: {int8['reason']}")
-    results = [compare(bm, bundle, int8["graph"], t, pairs) for t in threads]
-    profile = profile_ort(int8["graph"], bm.inputs, 1)
+    matched, pruning = matched_graph(Path(int8["graph"]), bundle / "model.onnx", bm.inputs)
+    results = [compare(bm, bundle, matched, t, pairs) for t in threads]
+    profile = profile_ort(matched, bm.inputs, 1)
     from tsp3d.bench.int8_markdown import int8_e2e_markdown
 
     out = {"title": "End to end: INT8 vs FP32 (ONNX Runtime)", "config": config, "points": bm.calibration["points"],
            "target_speedup": TARGET_SPEEDUP, "calibration": {k: str(v) for k, v in int8.items()},
+           "workload_matching": pruning,
            "results": results, "int8_profile_1t": profile, "int8_remainder_1t": remainder(profile)}
     out["markdown"] = int8_e2e_markdown(out)
     write_result(NAME, out, out_dir)

@@ -70,6 +70,19 @@ def int8_e2e_markdown(r: dict) -> str:
            f"measurement (a fresh process each), median over {r['results'][0]['pairs']} FP32 / INT8 pairs run "
            f"alternately. Target: INT8 >= {r['target_speedup']}x FP32.",
            table(["threads", "clock", "FP32", "INT8", "INT8 speedup", "target", "peak RSS FP32 / INT8"], rows)]
+    match = r.get("workload_matching") or {}
+    if match:
+        out.append("Same work: the INT8 graph's Prune thresholds are set so that it keeps the FP32 graph's voxel "
+                   "counts (`int8_workload.py`; as calibrated, quantizing this random-init model prunes more). Kept "
+                   "rows per Prune, FP32 / INT8 as calibrated / INT8 matched: " + "; ".join(
+                       f"{k} {v['fp32']} / {v['int8_before']} / {v['int8_after']}" for k, v in match.items()) + ".")
+        counts = {k: next((x.get("counts") for x in v if x.get("counts")), None)
+                  for k, v in r["results"][0]["runs"].items()}
+        a, b = counts.get("ort-fp32") or [], counts.get("ort-int8") or []
+        verdict = ("the same" if a == b else "INT8 at least the FP32 work at every level (the ratio understates "
+                   "INT8)" if a and len(a) == len(b) and all(y >= x for x, y in zip(a, b)) else
+                   "INT8 less work somewhere: the ratio is not judged")
+        out.append(f"Voxel counts of the timed runs (FP32 / INT8): {a} / {b} -- {verdict}.")
     rem = r.get("int8_remainder_1t") or {}
     if rem:
         out.append("Where the INT8 graph's time goes (one profiled run, 1 thread; kernel time by kind of op):\n\n"

@@ -1,7 +1,8 @@
 """Constant weights behind shape ops: the value of ``Transpose(Slice(in_proj_weight, ...))`` and the like.
 
 The exporter writes each attention projection as ``MatMul(x, Transpose(Slice(in_proj_weight, rows)))``: the q, k
-and v weights are row blocks of one ``[3C, C]`` parameter. ONNX Runtime folds such chains when it loads the graph;
+and v weights are row blocks of one ``[3C, C]`` parameter; a 1x1 sparse conv on the same set is
+``MatMul(x, Gather(kernel, 0))``. ONNX Runtime folds such chains when it loads the graph;
 the INT8 rewrite folds them itself (``fold``) so that the projections become quantized layers with their own int8
 initializers, and drops the chain once nothing reads it (``chain``). Only pure shape ops with constant operands are
 followed; anything else is "not a constant".
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-SHAPE_OPS = ("Identity", "Transpose", "Slice", "Reshape")
+SHAPE_OPS = ("Identity", "Transpose", "Slice", "Reshape", "Gather")
 
 
 def _attrs(node) -> dict:
@@ -51,6 +52,9 @@ def _apply(node, x: np.ndarray, inits, producer):
         return np.transpose(x, perm) if perm is not None else x.T
     if node.op_type == "Slice":
         return _slice(x, node, inits, producer)
+    if node.op_type == "Gather":  # e.g. W[0] of a 1x1 sparse conv's kernel [1, Cin, Cout] written as a MatMul
+        index = _array(node.input[1], inits, producer)
+        return None if index is None else np.take(x, index, axis=int(_attrs(node).get("axis", 0)))
     shape = _array(node.input[1], inits, producer)  # Reshape
     if shape is None or _attrs(node).get("allowzero", 0):
         return None

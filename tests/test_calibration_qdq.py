@@ -187,16 +187,54 @@ def test_fold_follows_shape_ops_of_constants_only():
     inits = {t.name: t for t in [numpy_helper.from_array(w, "w"),
                                  numpy_helper.from_array(np.array([3, 8], np.int64), "shape"),
                                  numpy_helper.from_array(np.array([1], np.int64), "one"),
-                                 numpy_helper.from_array(np.array([3], np.int64), "three")]}
+                                 numpy_helper.from_array(np.array([3], np.int64), "three"),
+                                 numpy_helper.from_array(np.array(0, np.int64), "zero")]}
     nodes = [helper.make_node("Slice", ["w", "one", "three", "one"], ["s"]),  # columns 1..2
              helper.make_node("Transpose", ["s"], ["t"]),
              helper.make_node("Reshape", ["w", "shape"], ["r"]),
              helper.make_node("Relu", ["w"], ["relu"]),
              helper.make_node("Transpose", ["relu"], ["tr"]),
-             helper.make_node("Transpose", ["x"], ["tx"])]
+             helper.make_node("Transpose", ["x"], ["tx"]),
+             helper.make_node("Gather", ["w", "zero"], ["row0"], axis=0),
+             helper.make_node("Gather", ["w", "x"], ["rowx"], axis=0)]
     producer = {o: n for n in nodes for o in n.output}
     np.testing.assert_array_equal(fold("t", inits, producer), w[:, 1:3].T)
     np.testing.assert_array_equal(fold("r", inits, producer), w.reshape(3, 8))
     np.testing.assert_array_equal(fold("w", inits, producer), w)
     assert [n.op_type for n in chain("t", inits, producer)] == ["Slice", "Transpose"] and chain("w", inits, {}) == []
+    np.testing.assert_array_equal(fold("row0", inits, producer), w[0])
     assert fold("tr", inits, producer) is None and fold("tx", inits, producer) is None  # a Relu; a graph input
+    assert fold("rowx", inits, producer) is None  # indices from a graph input
+
+
+@needs_ort
+def test_a_2d_matmul_with_bias_stays_an_int8_gemm(tmp_path):
+    """ORT folds a 2-D MatMul + Add into a float Gemm before its Q/DQ fusion; sessions of INT8 graphs disable that
+    one fusion (tsp3d.runtime.ort_int8), so the layer runs as MatMulIntegerToFloat."""
+    import onnxruntime as ort
+
+    from tsp3d.runtime.ort_int8 import session_kwargs_for
+    from tsp3d.runtime.ort_session import session_options
+
+    g = np.random.default_rng(5)
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "fuse.weight"], ["h"], name="fuse"),
+         helper.make_node("Add", ["h", "fuse.bias"], ["y"], name="fuse_bias")], "fuse",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", D])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", E])],
+        [numpy_helper.from_array(g.normal(size=(D, E)).astype(np.float32), "fuse.weight"),
+         numpy_helper.from_array(g.normal(size=E).astype(np.float32), "fuse.bias")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 20)])
+    q = quantize_graph(model, find_layers(model), {"x": 3.0})[0]
+    data = q.SerializeToString()
+    assert session_kwargs_for(model.SerializeToString(), {}) == {}  # FP32 graphs: nothing changes
+
+    def optimized(**kwargs) -> list:
+        so = session_options()
+        so.optimized_model_filepath = str(tmp_path / "opt.onnx")
+        ort.InferenceSession(data, so, providers=["CPUExecutionProvider"], **kwargs)
+        return [n.op_type for n in onnx.load(str(tmp_path / "opt.onnx")).graph.node]
+
+    assert "Gemm" in optimized()  # ORT's default: the quantized layer became a float Gemm
+    ops = optimized(**session_kwargs_for(data, {}))
+    assert "MatMulIntegerToFloat" in ops and "Gemm" not in ops

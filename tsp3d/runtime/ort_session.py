@@ -152,6 +152,9 @@ def make_session(model: ModelLike, threads: Optional[int] = None, providers: Seq
     if profile_prefix:
         so.enable_profiling = True
         so.profile_file_prefix = str(profile_prefix)
+    from tsp3d.runtime.ort_int8 import session_kwargs_for
+
+    session_kwargs = session_kwargs_for(data, session_kwargs)  # INT8 graphs: dense layers as int8 GEMMs
     try:
         sess = ort.InferenceSession(data, sess_options=so, providers=list(providers), **session_kwargs)
     except Exception as e:  # onnxruntime's own exception types (Fail, InvalidGraph, NotImplemented, ...)
