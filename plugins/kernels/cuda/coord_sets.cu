@@ -1,5 +1,6 @@
 // Ops that create coordinate sets: Voxelize, CoordsDown, CoordsUp. Each computes one candidate key per
 // point / row / (row, offset), then sort + unique gives the canonical order (sorted_unique.cuh).
+#include "launch.cuh"
 #include "sorted_unique.cuh"
 #include "tsp3d/c_api_cuda.h"
 #include "tsp3d/coord_key.h"
@@ -96,31 +97,26 @@ __global__ void up_keys_kernel(const int32_t* coords, int n, int32_t stride, uin
 }
 
 // Workspace of the three ops: the error word, then the sort + unique buffers for `candidates` keys.
-int32_t plan_coord_set(Carver& carver, int64_t candidates, uint32_t** bits, SortedUnique* su) {
-  *bits = carver.take<uint32_t>(1);
-  return su->plan(carver, candidates);
-}
-
-int32_t workspace_bytes_for(int64_t candidates, size_t* bytes) {
-  if (bytes == nullptr) return invalid();
-  Carver carver(nullptr);
-  uint32_t* bits;
+struct CoordSetPlan : ErrorWord {
+  int64_t candidates;
   SortedUnique su;
-  TSP3D_TRY(plan_coord_set(carver, candidates, &bits, &su));
-  *bytes = carver.size();
-  return 0;
+
+  explicit CoordSetPlan(int64_t n) : candidates(n) {}
+  int32_t carve(Carver& carver) {
+    bits = carver.take<uint32_t>(1);
+    return su.plan(carver, candidates);
+  }
+};
+
+// Shared tail, after the key kernel: sort + unique, final status/count, scatter.
+int32_t finish_coord_set(const CoordSetPlan& p, ErrorOrder order, int64_t bound, int32_t* coords_out,
+                         int32_t* first_out, int64_t* count_out, int32_t* status_out, cudaStream_t stream) {
+  TSP3D_TRY(p.su.run(stream));
+  TSP3D_TRY_CUDA(finalize(p.bits, order, p.su.count_spec(bound, count_out), status_out, stream));
+  return to_status(scatter_unique(p.su, status_out, coords_out, first_out, stream));
 }
 
-// Shared tail: sort + unique, final status/count, scatter.
-int32_t finish_coord_set(const SortedUnique& su, const uint32_t* bits, ErrorOrder order, int64_t bound,
-                         int32_t* coords_out, int32_t* first_out, int64_t* count_out, int32_t* status_out,
-                         cudaStream_t stream) {
-  TSP3D_TRY(launch_status());  // the key kernel
-  TSP3D_TRY(su.run(stream));
-  TSP3D_TRY_CUDA(finalize(bits, order, su.count_spec(bound, count_out), status_out, stream));
-  TSP3D_TRY_CUDA(scatter_unique(su, status_out, coords_out, first_out, stream));
-  return 0;
-}
+const ErrorOrder kResampleErrors{Status::kCoordOutOfRange, Status::kNotOnStride, kCreatedOutOfRange};
 
 int64_t bound_of(int64_t capacity, int64_t natural) { return capacity > 0 ? capacity : natural; }
 
@@ -134,7 +130,7 @@ using namespace tsp3d;
 using namespace tsp3d::cuda;
 
 extern "C" int32_t tsp3d_cuda_voxelize_workspace_size(int64_t n, size_t* bytes) {
-  return workspace_bytes_for(n, bytes);
+  return measure_workspace(CoordSetPlan(n), bytes);
 }
 
 extern "C" int32_t tsp3d_cuda_voxelize(const float* points, int64_t n, int64_t dim, float voxel_size, int32_t batch,
@@ -146,22 +142,16 @@ extern "C" int32_t tsp3d_cuda_voxelize(const float* points, int64_t n, int64_t d
       coords_out == nullptr || first_out == nullptr || count_out == nullptr || status_out == nullptr) {
     return invalid();
   }
-  size_t need = 0;
-  TSP3D_TRY(workspace_bytes_for(n, &need));
-  if (workspace == nullptr || workspace_bytes < need) return invalid();
-  Carver carver(workspace);
-  uint32_t* bits;
-  SortedUnique su;
-  TSP3D_TRY(plan_coord_set(carver, n, &bits, &su));
-  TSP3D_TRY_CUDA(cudaMemsetAsync(bits, 0, sizeof(uint32_t), stream));
-  voxel_keys_kernel<<<grid_for(n), kThreads, 0, stream>>>(points, static_cast<int>(n), static_cast<int>(dim),
-                                                          voxel_size, batch, su.keys_in, su.vals_in, bits);
-  return finish_coord_set(su, bits, ErrorOrder{Status::kNonFinitePoint, Status::kCoordOutOfRange},
-                          bound_of(capacity, n), coords_out, first_out, count_out, status_out, stream);
+  CoordSetPlan p(n);
+  TSP3D_TRY(start_launch(&p, workspace, workspace_bytes, stream));
+  TSP3D_TRY(launch_rows(voxel_keys_kernel, n, stream, points, static_cast<int>(n), static_cast<int>(dim), voxel_size,
+                        batch, p.su.keys_in, p.su.vals_in, p.bits));
+  return finish_coord_set(p, ErrorOrder{Status::kNonFinitePoint, Status::kCoordOutOfRange}, bound_of(capacity, n),
+                          coords_out, first_out, count_out, status_out, stream);
 }
 
 extern "C" int32_t tsp3d_cuda_coords_down_workspace_size(int64_t n, size_t* bytes) {
-  return workspace_bytes_for(n, bytes);
+  return measure_workspace(CoordSetPlan(n), bytes);
 }
 
 extern "C" int32_t tsp3d_cuda_coords_down(const int32_t* coords, int64_t n, int32_t stride, int64_t capacity,
@@ -171,26 +161,17 @@ extern "C" int32_t tsp3d_cuda_coords_down(const int32_t* coords, int64_t n, int3
       coords_out == nullptr || count_out == nullptr || status_out == nullptr) {
     return invalid();
   }
-  size_t need = 0;
-  TSP3D_TRY(workspace_bytes_for(n, &need));
-  if (workspace == nullptr || workspace_bytes < need) return invalid();
-  Carver carver(workspace);
-  uint32_t* bits;
-  SortedUnique su;
-  TSP3D_TRY(plan_coord_set(carver, n, &bits, &su));
-  TSP3D_TRY_CUDA(cudaMemsetAsync(bits, 0, sizeof(uint32_t), stream));
-  if (n > 0) {
-    down_keys_kernel<<<grid_for(n), kThreads, 0, stream>>>(coords, static_cast<int>(n), stride, su.keys_in,
-                                                           su.vals_in, bits);
-  }
-  return finish_coord_set(su, bits,
-                          ErrorOrder{Status::kCoordOutOfRange, Status::kNotOnStride, kCreatedOutOfRange},
-                          bound_of(capacity, n), coords_out, nullptr, count_out, status_out, stream);
+  CoordSetPlan p(n);
+  TSP3D_TRY(start_launch(&p, workspace, workspace_bytes, stream));
+  TSP3D_TRY(launch_rows(down_keys_kernel, n, stream, coords, static_cast<int>(n), stride, p.su.keys_in,
+                        p.su.vals_in, p.bits));
+  return finish_coord_set(p, kResampleErrors, bound_of(capacity, n), coords_out, nullptr, count_out, status_out,
+                          stream);
 }
 
 extern "C" int32_t tsp3d_cuda_coords_up_workspace_size(int64_t n, size_t* bytes) {
   if (n < 0 || n > kMaxRows / 27) return invalid();
-  return workspace_bytes_for(27 * n, bytes);
+  return measure_workspace(CoordSetPlan(27 * n), bytes);
 }
 
 extern "C" int32_t tsp3d_cuda_coords_up(const int32_t* coords, int64_t n, int32_t stride, int64_t capacity,
@@ -200,19 +181,10 @@ extern "C" int32_t tsp3d_cuda_coords_up(const int32_t* coords, int64_t n, int32_
       (n > 0 && coords == nullptr) || coords_out == nullptr || count_out == nullptr || status_out == nullptr) {
     return invalid();
   }
-  size_t need = 0;
-  TSP3D_TRY(workspace_bytes_for(27 * n, &need));
-  if (workspace == nullptr || workspace_bytes < need) return invalid();
-  Carver carver(workspace);
-  uint32_t* bits;
-  SortedUnique su;
-  TSP3D_TRY(plan_coord_set(carver, 27 * n, &bits, &su));
-  TSP3D_TRY_CUDA(cudaMemsetAsync(bits, 0, sizeof(uint32_t), stream));
-  if (n > 0) {
-    up_keys_kernel<<<grid_for(27 * n), kThreads, 0, stream>>>(coords, static_cast<int>(n), stride, su.keys_in,
-                                                               su.vals_in, bits);
-  }
-  return finish_coord_set(su, bits,
-                          ErrorOrder{Status::kCoordOutOfRange, Status::kNotOnStride, kCreatedOutOfRange},
-                          bound_of(capacity, 27 * n), coords_out, nullptr, count_out, status_out, stream);
+  CoordSetPlan p(27 * n);
+  TSP3D_TRY(start_launch(&p, workspace, workspace_bytes, stream));
+  TSP3D_TRY(launch_rows(up_keys_kernel, 27 * n, stream, coords, static_cast<int>(n), stride, p.su.keys_in,
+                        p.su.vals_in, p.bits));
+  return finish_coord_set(p, kResampleErrors, bound_of(capacity, 27 * n), coords_out, nullptr, count_out,
+                          status_out, stream);
 }

@@ -1,5 +1,6 @@
-// Launch helpers shared by the CUDA kernels: grid sizes, the device-side error word, the final status/count
-// kernel, and the workspace carver. Internal to libtsp3d_cuda.so.
+// Helpers shared by the CUDA kernels: grid sizes, the device-side error word, the final status/count kernel, and
+// the workspace carver (the launcher preamble and kernel launches built on them: launch.cuh). Internal to
+// libtsp3d_cuda.so.
 //
 // Device errors: kernels set bit (1 << Status) in a uint32 error word (atomicOr, so every error that occurs is
 // recorded whatever the thread order). One final single-thread kernel turns the word into *status_out by the

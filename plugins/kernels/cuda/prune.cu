@@ -7,7 +7,7 @@
 #include <cub/block/block_scan.cuh>
 
 #include "cub_primitives.cuh"
-#include "cuda_utils.cuh"
+#include "launch.cuh"
 #include "tsp3d/c_api_cuda.h"
 #include "tsp3d/point_math.h"
 
@@ -111,25 +111,19 @@ __global__ void __launch_bounds__(kSelectThreads)
   }
 }
 
+// No error word: the only data error is the capacity, which prune_finalize_kernel writes itself.
 struct PrunePlan {
-  int32_t* flags = nullptr;
-  int32_t* pos = nullptr;
+  int64_t n;
   int32_t* fallback = nullptr;
-  void* scan_temp = nullptr;
-  size_t scan_bytes = 0;
-};
+  FlagScan passed;  // flags: the row passes the threshold
 
-int32_t plan_prune(Carver& carver, int64_t n, PrunePlan* p) {
-  if (n < 0 || n > kMaxRows) return invalid();
-  p->fallback = carver.take<int32_t>(1);
-  p->flags = carver.take<int32_t>(n);
-  p->pos = carver.take<int32_t>(n);
-  if (n > 0) {
-    TSP3D_TRY_CUDA(exclusive_sum_bytes(static_cast<int>(n), &p->scan_bytes));
-    p->scan_temp = carver.take_bytes(p->scan_bytes);
+  explicit PrunePlan(int64_t rows) : n(rows) {}
+  int32_t carve(Carver& carver) {
+    if (n < 0 || n > kMaxRows) return invalid();
+    fallback = carver.take<int32_t>(1);
+    return passed.carve(carver, n);
   }
-  return 0;
-}
+};
 
 template <typename T>
 int32_t prune_impl(const T* scores, int64_t n, float threshold, int32_t mode, int64_t min_keep, int64_t capacity,
@@ -139,30 +133,23 @@ int32_t prune_impl(const T* scores, int64_t n, float threshold, int32_t mode, in
       (n > 0 && (scores == nullptr || idx_out == nullptr)) || count_out == nullptr || status_out == nullptr) {
     return invalid();
   }
-  size_t need = 0;
-  TSP3D_TRY(tsp3d_cuda_prune_workspace_size(n, &need));
-  if (workspace == nullptr || workspace_bytes < need) return invalid();
-  Carver carver(workspace);
-  PrunePlan p;
-  TSP3D_TRY(plan_prune(carver, n, &p));
+  PrunePlan p(n);
+  TSP3D_TRY(start_launch(&p, workspace, workspace_bytes, stream));
   const int in = static_cast<int>(n);
   const int64_t want = min_keep < n ? min_keep : n;
   if (n > 0) {
-    pass_flags_kernel<<<grid_for(n), kThreads, 0, stream>>>(scores, in, threshold, mode, p.flags);
-    TSP3D_TRY(launch_status());
-    TSP3D_TRY_CUDA(exclusive_sum(p.scan_temp, p.scan_bytes, p.flags, p.pos, in, stream));
+    TSP3D_TRY(launch_rows(pass_flags_kernel<T>, n, stream, scores, in, threshold, mode, p.passed.flags));
+    TSP3D_TRY_CUDA(p.passed.scan(stream));
   }
-  prune_finalize_kernel<<<1, 1, 0, stream>>>(p.pos, p.flags, in, want, capacity > 0 ? capacity : n, count_out,
-                                             status_out, p.fallback);
+  prune_finalize_kernel<<<1, 1, 0, stream>>>(p.passed.pos, p.passed.flags, in, want, capacity > 0 ? capacity : n,
+                                             count_out, status_out, p.fallback);
   TSP3D_TRY(launch_status());
-  if (n > 0) {
-    scatter_passed_kernel<<<grid_for(n), kThreads, 0, stream>>>(p.flags, p.pos, in, status_out, p.fallback, idx_out);
-    TSP3D_TRY(launch_status());
-    select_best_kernel<T><<<1, kSelectThreads, 0, stream>>>(scores, in, mode, static_cast<int>(want), status_out,
-                                                            p.fallback, idx_out);
-    TSP3D_TRY(launch_status());
-  }
-  return 0;
+  if (n == 0) return 0;
+  TSP3D_TRY(launch_rows(scatter_passed_kernel, n, stream, p.passed.flags, p.passed.pos, in, status_out, p.fallback,
+                        idx_out));
+  select_best_kernel<T><<<1, kSelectThreads, 0, stream>>>(scores, in, mode, static_cast<int>(want), status_out,
+                                                          p.fallback, idx_out);
+  return launch_status();
 }
 
 }  // namespace
@@ -173,12 +160,7 @@ using namespace tsp3d;
 using namespace tsp3d::cuda;
 
 extern "C" int32_t tsp3d_cuda_prune_workspace_size(int64_t n, size_t* bytes) {
-  if (bytes == nullptr) return invalid();
-  Carver carver(nullptr);
-  PrunePlan p;
-  TSP3D_TRY(plan_prune(carver, n, &p));
-  *bytes = carver.size();
-  return 0;
+  return measure_workspace(PrunePlan(n), bytes);
 }
 
 extern "C" int32_t tsp3d_cuda_prune_f32(const float* scores, int64_t n, float threshold, int32_t mode,

@@ -25,12 +25,7 @@ __global__ void __launch_bounds__(kConvThreads)
 
   float acc[kTM][kTN] = {};
   for (int64_t k = 0; k < kvol; ++k) {
-    int present = 0;
-    if (t < kBM) {
-      const int64_t o = m0 + t;
-      rows[t] = o < n_out ? read_nbr(nbr, o, k, kvol, n_in, bits) : -1;
-      present = rows[t] >= 0;
-    }
+    const int present = load_tile_rows<kBM>(rows, t, nbr, m0, k, kvol, n_in, n_out, bits);
     if (!__syncthreads_or(present)) continue;  // offset k absent for every output of the tile
     for (int64_t c0 = 0; c0 < cin; c0 += kBK) {
       for (int e = t; e < kBM * kBK; e += kConvThreads) {
@@ -80,9 +75,7 @@ using namespace tsp3d;
 using namespace tsp3d::cuda;
 
 extern "C" int32_t tsp3d_cuda_sparse_conv_workspace_size(int64_t n_out, size_t* bytes) {
-  if (bytes == nullptr || n_out < 0) return invalid();
-  *bytes = rulebook_workspace_bytes();
-  return 0;
+  return rulebook_workspace_size(n_out, bytes);
 }
 
 extern "C" int32_t tsp3d_cuda_sparse_conv_f32(const float* feats, int64_t n_in, int64_t cin, const int32_t* nbr,
@@ -90,19 +83,10 @@ extern "C" int32_t tsp3d_cuda_sparse_conv_f32(const float* feats, int64_t n_in, 
                                               const float* bias, int32_t activation, float* out,
                                               int32_t* status_out, void* workspace, size_t workspace_bytes,
                                               cudaStream_t stream) {
-  uint32_t* bits = nullptr;
-  TSP3D_TRY(check_rulebook_args(feats, n_in, cin, nbr, n_out, k, out, status_out, workspace, workspace_bytes, &bits));
-  if (weight == nullptr || cout < 1 || cout > kMaxRows || (activation != kActNone && activation != kActRelu)) {
-    return invalid();
-  }
-  TSP3D_TRY_CUDA(cudaMemsetAsync(bits, 0, sizeof(uint32_t), stream));
-  if (n_out > 0) {
-    const dim3 grid(static_cast<unsigned>((n_out + kBM - 1) / kBM), static_cast<unsigned>((cout + kBN - 1) / kBN));
-    if (grid.y > 65535) return invalid();
-    conv_f32_kernel<<<grid, kConvThreads, 0, stream>>>(feats, n_in, cin, nbr, n_out, k, weight, cout, bias,
-                                                       activation, out, bits);
-    TSP3D_TRY(launch_status());
-  }
-  TSP3D_TRY_CUDA(finalize(bits, kRulebookErrors, CountSpec{}, status_out, stream));
-  return 0;
+  TSP3D_TRY(check_conv_args(feats, n_in, cin, nbr, n_out, k, weight, cout, activation, out, status_out));
+  RulebookPlan p;
+  TSP3D_TRY(start_launch(&p, workspace, workspace_bytes, stream));
+  TSP3D_TRY(launch_tiles(conv_f32_kernel, n_out, cout, kBM, kBN, kConvThreads, stream, feats, n_in, cin, nbr, n_out,
+                         k, weight, cout, bias, activation, out, p.bits));
+  return to_status(finalize(p.bits, kRulebookErrors, CountSpec{}, status_out, stream));
 }

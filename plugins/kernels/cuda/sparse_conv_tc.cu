@@ -80,12 +80,7 @@ __global__ void __launch_bounds__(kTcThreads)
     for (int j = 0; j < 2; ++j) wmma::fill_fragment(acc[i][j], Acc(0));
 
   for (int64_t k = 0; k < kvol; ++k) {
-    int present = 0;
-    if (t < kBM) {
-      const int64_t o = m0 + t;
-      rows[t] = o < n_out ? read_nbr(nbr, o, k, kvol, n_in, bits) : -1;
-      present = rows[t] >= 0;
-    }
+    const int present = load_tile_rows<kBM>(rows, t, nbr, m0, k, kvol, n_in, n_out, bits);
     if (!__syncthreads_or(present)) continue;
     for (int64_t c0 = 0; c0 < cin; c0 += kBK) {
       for (int e = t; e < kBM * kBK; e += kTcThreads) {
@@ -126,21 +121,12 @@ template <typename In, typename Epilogue>
 int32_t conv_tc_impl(const In* feats, int64_t n_in, int64_t cin, const int32_t* nbr, int64_t n_out, int64_t k,
                      const In* weight, int64_t cout, const void* out, int32_t activation, Epilogue epilogue,
                      int32_t* status_out, void* workspace, size_t workspace_bytes, cudaStream_t stream) {
-  uint32_t* bits = nullptr;
-  TSP3D_TRY(check_rulebook_args(feats, n_in, cin, nbr, n_out, k, out, status_out, workspace, workspace_bytes, &bits));
-  if (weight == nullptr || cout < 1 || cout > kMaxRows || (activation != kActNone && activation != kActRelu)) {
-    return invalid();
-  }
-  TSP3D_TRY_CUDA(cudaMemsetAsync(bits, 0, sizeof(uint32_t), stream));
-  if (n_out > 0) {
-    const dim3 grid(static_cast<unsigned>((n_out + kBM - 1) / kBM), static_cast<unsigned>((cout + kBN - 1) / kBN));
-    if (grid.y > 65535) return invalid();
-    conv_tc_kernel<In, Epilogue><<<grid, kTcThreads, 0, stream>>>(feats, n_in, cin, nbr, n_out, k, weight, cout,
-                                                                  epilogue, bits);
-    TSP3D_TRY(launch_status());
-  }
-  TSP3D_TRY_CUDA(finalize(bits, kRulebookErrors, CountSpec{}, status_out, stream));
-  return 0;
+  TSP3D_TRY(check_conv_args(feats, n_in, cin, nbr, n_out, k, weight, cout, activation, out, status_out));
+  RulebookPlan p;
+  TSP3D_TRY(start_launch(&p, workspace, workspace_bytes, stream));
+  TSP3D_TRY(launch_tiles(conv_tc_kernel<In, Epilogue>, n_out, cout, kBM, kBN, kTcThreads, stream, feats, n_in, cin, nbr,
+                         n_out, k, weight, cout, epilogue, p.bits));
+  return to_status(finalize(p.bits, kRulebookErrors, CountSpec{}, status_out, stream));
 }
 
 }  // namespace

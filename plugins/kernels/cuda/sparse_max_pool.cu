@@ -39,15 +39,11 @@ __global__ void max_pool_kernel(const T* feats, int64_t n_in, int64_t c, const i
 template <typename T>
 int32_t max_pool_impl(const T* feats, int64_t n_in, int64_t c, const int32_t* nbr, int64_t n_out, int64_t k,
                       T* out, int32_t* status_out, void* workspace, size_t workspace_bytes, cudaStream_t stream) {
-  uint32_t* bits = nullptr;
-  TSP3D_TRY(check_rulebook_args(feats, n_in, c, nbr, n_out, k, out, status_out, workspace, workspace_bytes, &bits));
-  TSP3D_TRY_CUDA(cudaMemsetAsync(bits, 0, sizeof(uint32_t), stream));
-  if (n_out > 0) {
-    max_pool_kernel<T><<<grid_for(n_out * c), kThreads, 0, stream>>>(feats, n_in, c, nbr, n_out, k, out, bits);
-    TSP3D_TRY(launch_status());
-  }
-  TSP3D_TRY_CUDA(finalize(bits, kRulebookErrors, CountSpec{}, status_out, stream));
-  return 0;
+  TSP3D_TRY(check_rulebook_args(feats, n_in, c, nbr, n_out, k, out, status_out));
+  RulebookPlan p;
+  TSP3D_TRY(start_launch(&p, workspace, workspace_bytes, stream));
+  TSP3D_TRY(launch_rows(max_pool_kernel<T>, n_out * c, stream, feats, n_in, c, nbr, n_out, k, out, p.bits));
+  return to_status(finalize(p.bits, kRulebookErrors, CountSpec{}, status_out, stream));
 }
 
 }  // namespace
@@ -57,9 +53,7 @@ int32_t max_pool_impl(const T* feats, int64_t n_in, int64_t c, const int32_t* nb
 using namespace tsp3d::cuda;
 
 extern "C" int32_t tsp3d_cuda_sparse_max_pool_workspace_size(int64_t n_out, size_t* bytes) {
-  if (bytes == nullptr || n_out < 0) return invalid();
-  *bytes = rulebook_workspace_bytes();
-  return 0;
+  return rulebook_workspace_size(n_out, bytes);
 }
 
 extern "C" int32_t tsp3d_cuda_sparse_max_pool_f32(const float* feats, int64_t n_in, int64_t c, const int32_t* nbr,

@@ -1,6 +1,7 @@
 // Ops that look coordinates up in a hash table: KernelMap, Lookup, AppendMissing.
 #include "cub_primitives.cuh"
 #include "hash_table_cuda.cuh"
+#include "launch.cuh"
 #include "tsp3d/c_api_cuda.h"
 #include "tsp3d/kernel_offsets.h"
 
@@ -68,51 +69,34 @@ __global__ void append_rows_kernel(const int32_t* coords_a, int na, const int32_
   }
 }
 
-// Workspace layouts (shared by the size queries and the launchers).
-struct TwoSetPlan {
-  uint32_t* bits = nullptr;
+// Workspace layouts (shared by the size queries and the launchers, launch.cuh).
+struct OneTablePlan : ErrorWord {  // KernelMap, Lookup: a table of `rows` coordinates
+  int64_t rows;
   DeviceTable table;
-};
 
-int32_t plan_table_op(Carver& carver, int64_t table_rows, TwoSetPlan* p) {
-  if (table_rows < 0 || table_rows > kMaxRows) return invalid();
-  p->bits = carver.take<uint32_t>(1);
-  p->table.plan(carver, table_rows);
-  return 0;
-}
-
-struct AppendPlan {
-  uint32_t* bits = nullptr;
-  DeviceTable table_a, table_b;
-  int32_t* flags = nullptr;
-  int32_t* pos = nullptr;
-  void* scan_temp = nullptr;
-  size_t scan_bytes = 0;
-};
-
-int32_t plan_append(Carver& carver, int64_t na, int64_t nb, AppendPlan* p) {
-  if (na < 0 || nb < 0 || na > kMaxRows || nb > kMaxRows || na + nb > kMaxRows) return invalid();
-  p->bits = carver.take<uint32_t>(1);
-  p->table_a.plan(carver, na);
-  p->table_b.plan(carver, nb);
-  p->flags = carver.take<int32_t>(nb);
-  p->pos = carver.take<int32_t>(nb);
-  if (nb > 0) {
-    TSP3D_TRY_CUDA(exclusive_sum_bytes(static_cast<int>(nb), &p->scan_bytes));
-    p->scan_temp = carver.take_bytes(p->scan_bytes);
+  explicit OneTablePlan(int64_t table_rows) : rows(table_rows) {}
+  int32_t carve(Carver& carver) {
+    if (rows < 0 || rows > kMaxRows) return invalid();
+    bits = carver.take<uint32_t>(1);
+    table.plan(carver, rows);
+    return 0;
   }
-  return 0;
-}
+};
 
-template <typename Plan, typename PlanFn>
-int32_t measure(PlanFn plan_fn, size_t* bytes) {
-  if (bytes == nullptr) return invalid();
-  Carver carver(nullptr);
-  Plan p;
-  TSP3D_TRY(plan_fn(carver, &p));
-  *bytes = carver.size();
-  return 0;
-}
+struct AppendPlan : ErrorWord {
+  int64_t na, nb;
+  DeviceTable table_a, table_b;
+  FlagScan missing;  // flags: the row of b is not in a
+
+  AppendPlan(int64_t rows_a, int64_t rows_b) : na(rows_a), nb(rows_b) {}
+  int32_t carve(Carver& carver) {
+    if (na < 0 || nb < 0 || na > kMaxRows || nb > kMaxRows || na + nb > kMaxRows) return invalid();
+    bits = carver.take<uint32_t>(1);
+    table_a.plan(carver, na);
+    table_b.plan(carver, nb);
+    return missing.carve(carver, nb);
+  }
+};
 
 }  // namespace
 }  // namespace cuda
@@ -123,7 +107,7 @@ using namespace tsp3d::cuda;
 
 extern "C" int32_t tsp3d_cuda_kernel_map_workspace_size(int64_t n_in, int64_t n_out, size_t* bytes) {
   if (n_out < 0 || n_out > kMaxRows) return invalid();
-  return measure<TwoSetPlan>([&](Carver& c, TwoSetPlan* p) { return plan_table_op(c, n_in, p); }, bytes);
+  return measure_workspace(OneTablePlan(n_in), bytes);
 }
 
 extern "C" int32_t tsp3d_cuda_kernel_map(const int32_t* in_coords, int64_t n_in, const int32_t* out_coords,
@@ -135,28 +119,17 @@ extern "C" int32_t tsp3d_cuda_kernel_map(const int32_t* in_coords, int64_t n_in,
       (n_out > 0 && (out_coords == nullptr || nbr_out == nullptr)) || status_out == nullptr) {
     return invalid();
   }
-  size_t need = 0;
-  TSP3D_TRY(tsp3d_cuda_kernel_map_workspace_size(n_in, n_out, &need));
-  if (workspace == nullptr || workspace_bytes < need) return invalid();
-  Carver carver(workspace);
-  TwoSetPlan p;
-  TSP3D_TRY(plan_table_op(carver, n_in, &p));
-  TSP3D_TRY_CUDA(cudaMemsetAsync(p.bits, 0, sizeof(uint32_t), stream));
+  OneTablePlan p(n_in);
+  TSP3D_TRY(start_launch(&p, workspace, workspace_bytes, stream));
   TSP3D_TRY(build_table(p.table, in_coords, static_cast<int>(n_in), p.bits, stream));
-  if (n_out > 0) {
-    const int64_t total = n_out * kernel_volume(kernel_size);
-    kernel_map_kernel<<<grid_for(total), kThreads, 0, stream>>>(p.table, out_coords, static_cast<int>(n_out),
-                                                                kernel_size, offset_stride, transposed, nbr_out,
-                                                                p.bits);
-    TSP3D_TRY(launch_status());
-  }
-  TSP3D_TRY_CUDA(finalize(p.bits, kTableErrors, CountSpec{}, status_out, stream));
-  return 0;
+  TSP3D_TRY(launch_rows(kernel_map_kernel, n_out * kernel_volume(kernel_size), stream, p.table, out_coords,
+                        static_cast<int>(n_out), kernel_size, offset_stride, transposed, nbr_out, p.bits));
+  return to_status(finalize(p.bits, kTableErrors, CountSpec{}, status_out, stream));
 }
 
 extern "C" int32_t tsp3d_cuda_lookup_workspace_size(int64_t q, int64_t n, size_t* bytes) {
   if (q < 0 || q > kMaxRows) return invalid();
-  return measure<TwoSetPlan>([&](Carver& c, TwoSetPlan* p) { return plan_table_op(c, n, p); }, bytes);
+  return measure_workspace(OneTablePlan(n), bytes);
 }
 
 extern "C" int32_t tsp3d_cuda_lookup(const int32_t* query, int64_t q, const int32_t* table, int64_t n,
@@ -166,24 +139,15 @@ extern "C" int32_t tsp3d_cuda_lookup(const int32_t* query, int64_t q, const int3
       (n > 0 && table == nullptr) || status_out == nullptr) {
     return invalid();
   }
-  size_t need = 0;
-  TSP3D_TRY(tsp3d_cuda_lookup_workspace_size(q, n, &need));
-  if (workspace == nullptr || workspace_bytes < need) return invalid();
-  Carver carver(workspace);
-  TwoSetPlan p;
-  TSP3D_TRY(plan_table_op(carver, n, &p));
-  TSP3D_TRY_CUDA(cudaMemsetAsync(p.bits, 0, sizeof(uint32_t), stream));
+  OneTablePlan p(n);
+  TSP3D_TRY(start_launch(&p, workspace, workspace_bytes, stream));
   TSP3D_TRY(build_table(p.table, table, static_cast<int>(n), p.bits, stream));
-  if (q > 0) {
-    lookup_kernel<<<grid_for(q), kThreads, 0, stream>>>(p.table, query, static_cast<int>(q), idx_out, p.bits);
-    TSP3D_TRY(launch_status());
-  }
-  TSP3D_TRY_CUDA(finalize(p.bits, kTableErrors, CountSpec{}, status_out, stream));
-  return 0;
+  TSP3D_TRY(launch_rows(lookup_kernel, q, stream, p.table, query, static_cast<int>(q), idx_out, p.bits));
+  return to_status(finalize(p.bits, kTableErrors, CountSpec{}, status_out, stream));
 }
 
 extern "C" int32_t tsp3d_cuda_append_missing_workspace_size(int64_t na, int64_t nb, size_t* bytes) {
-  return measure<AppendPlan>([&](Carver& c, AppendPlan* p) { return plan_append(c, na, nb, p); }, bytes);
+  return measure_workspace(AppendPlan(na, nb), bytes);
 }
 
 extern "C" int32_t tsp3d_cuda_append_missing(const int32_t* coords_a, int64_t na, const int32_t* coords_b,
@@ -194,13 +158,8 @@ extern "C" int32_t tsp3d_cuda_append_missing(const int32_t* coords_a, int64_t na
       coords_out == nullptr || idx_b_out == nullptr || count_out == nullptr || status_out == nullptr) {
     return invalid();
   }
-  size_t need = 0;
-  TSP3D_TRY(tsp3d_cuda_append_missing_workspace_size(na, nb, &need));
-  if (workspace == nullptr || workspace_bytes < need) return invalid();
-  Carver carver(workspace);
-  AppendPlan p;
-  TSP3D_TRY(plan_append(carver, na, nb, &p));
-  TSP3D_TRY_CUDA(cudaMemsetAsync(p.bits, 0, sizeof(uint32_t), stream));
+  AppendPlan p(na, nb);
+  TSP3D_TRY(start_launch(&p, workspace, workspace_bytes, stream));
   const int ia = static_cast<int>(na), ib = static_cast<int>(nb);
   TSP3D_TRY(build_table(p.table_a, coords_a, ia, p.bits, stream));
   TSP3D_TRY(build_table(p.table_b, coords_b, ib, p.bits, stream));  // only to refuse duplicates in b
@@ -209,17 +168,12 @@ extern "C" int32_t tsp3d_cuda_append_missing(const int32_t* coords_a, int64_t na
   spec.bound = capacity > 0 ? capacity : na + nb;
   spec.count_out = count_out;
   if (nb > 0) {
-    missing_flags_kernel<<<grid_for(nb), kThreads, 0, stream>>>(p.table_a, coords_b, ib, p.flags);
-    TSP3D_TRY(launch_status());
-    TSP3D_TRY_CUDA(exclusive_sum(p.scan_temp, p.scan_bytes, p.flags, p.pos, ib, stream));
-    spec.scan_last_pos = p.pos + (nb - 1);
-    spec.scan_last_flag = p.flags + (nb - 1);
+    TSP3D_TRY(launch_rows(missing_flags_kernel, nb, stream, p.table_a, coords_b, ib, p.missing.flags));
+    TSP3D_TRY_CUDA(p.missing.scan(stream));
+    spec.scan_last_pos = p.missing.pos + (nb - 1);
+    spec.scan_last_flag = p.missing.flags + (nb - 1);
   }
   TSP3D_TRY_CUDA(finalize(p.bits, kTableErrors, spec, status_out, stream));
-  if (na + nb > 0) {
-    append_rows_kernel<<<grid_for(na + nb), kThreads, 0, stream>>>(coords_a, ia, coords_b, ib, p.flags, p.pos,
-                                                                   status_out, coords_out, idx_b_out);
-    TSP3D_TRY(launch_status());
-  }
-  return 0;
+  return launch_rows(append_rows_kernel, na + nb, stream, coords_a, ia, coords_b, ib, p.missing.flags,
+                     p.missing.pos, status_out, coords_out, idx_b_out);
 }
