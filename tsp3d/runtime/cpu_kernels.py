@@ -16,10 +16,9 @@ from typing import Optional
 
 import torch
 
-from tsp3d.errors import CapacityError, SparseInputError
+from tsp3d.errors import SparseInputError
+from tsp3d.runtime.kernel_status import CAPACITY_EXCEEDED, OK, StatusTexts  # noqa: F401 (re-exported codes)
 
-# tsp3d::Status (plugins/kernels/include/tsp3d/common.h)
-OK, CAPACITY_EXCEEDED, OUT_OF_MEMORY = 0, 1, 9
 INT8_PATHS = ("portable", "avx2", "avx512vnni")  # tsp3d::cpu::Int8Path, slowest first
 
 _i32, _i64, _f32, _p = ctypes.c_int32, ctypes.c_int64, ctypes.c_float, ctypes.c_void_p
@@ -70,8 +69,7 @@ class CpuKernels:
             fn = getattr(self.lib, name)
             fn.argtypes = args
             fn.restype = ctypes.c_int32
-        self.lib.tsp3d_status_string.argtypes = [ctypes.c_int32]
-        self.lib.tsp3d_status_string.restype = ctypes.c_char_p
+        self.status = StatusTexts(self.lib, "tsp3d_")
         for name in ("tsp3d_cpu_int8_path", "tsp3d_cpu_int8_path_problem"):
             getattr(self.lib, name).argtypes = []
             getattr(self.lib, name).restype = ctypes.c_char_p
@@ -81,16 +79,9 @@ class CpuKernels:
     def _check(self, status: int, op: str, count: int = -1, capacity: int = 0) -> None:
         if status == OK:
             return
-        what = self.lib.tsp3d_status_string(status).decode()
         problem = self.lib.tsp3d_cpu_int8_path_problem()
-        if problem and op.startswith("sparse_conv_int8"):
-            what = problem.decode()  # an invalid TSP3D_INT8_PATH: say which and why
-        if status == CAPACITY_EXCEEDED:
-            raise CapacityError(f"{op} produced {count} rows, over its capacity of {capacity}",
-                                hint="raise the capacity (model config 'capacities' / export --capacity)")
-        if status == OUT_OF_MEMORY:
-            raise MemoryError(f"{op}: {what}")
-        raise SparseInputError(f"{op}: {what}")
+        what = problem.decode() if problem and op.startswith("sparse_conv_int8") else None  # a bad TSP3D_INT8_PATH
+        raise self.status.error(status, op, count, capacity, what)
 
     def _rows_op(self, fn, op: str, natural: int, capacity: int, width: int, args: list):
         """Call a data-dependent op with an output of min(capacity, natural) rows; return (count, buffers)."""

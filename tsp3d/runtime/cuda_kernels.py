@@ -20,16 +20,14 @@ from typing import Optional
 
 import torch
 
-from tsp3d.errors import CapacityError, DependencyError, SparseInputError
-
-# tsp3d::Status (plugins/kernels/include/tsp3d/common.h)
-OK, CAPACITY_EXCEEDED, INVALID_ARGUMENT, CUDA_ERROR, OUT_OF_MEMORY = 0, 1, 7, 8, 9
+from tsp3d.errors import DependencyError, SparseInputError
+from tsp3d.runtime.kernel_status import CUDA_ERROR, OK, StatusTexts
 
 _i32, _i64, _f32, _p, _size = ctypes.c_int32, ctypes.c_int64, ctypes.c_float, ctypes.c_void_p, ctypes.c_size_t
 _sizep = ctypes.POINTER(ctypes.c_size_t)
 _WS = [_p, _size, _p]  # workspace, workspace_bytes, stream
-# Argument types of every function of plugins/kernels/include/tsp3d/c_api_cuda.h (tests/test_cuda_build.py checks
-# this table against the header).
+# Argument types of every function of plugins/kernels/include/tsp3d/c_api_cuda.h but the status texts (bound by
+# StatusTexts; tests/test_cuda_build.py checks this table against the header).
 SIGNATURES = {
     "tsp3d_cuda_voxelize_workspace_size": [_i64, _sizep],
     "tsp3d_cuda_voxelize": [_p, _i64, _i64, _f32, _i32, _i64, _p, _p, _p, _p] + _WS,
@@ -87,20 +85,16 @@ class CudaKernels:
             fn = getattr(self.lib, name)
             fn.argtypes = args
             fn.restype = ctypes.c_int32
-        self.lib.tsp3d_cuda_status_string.argtypes = [ctypes.c_int32]
-        self.lib.tsp3d_cuda_status_string.restype = ctypes.c_char_p
+        self.status = StatusTexts(self.lib, "tsp3d_cuda_")
 
     # ------------------------------------------------------------------ plumbing
-
-    def _status_text(self, status: int) -> str:
-        return self.lib.tsp3d_cuda_status_string(int(status)).decode()
 
     def _host_check(self, status: int, op: str) -> None:
         if status == OK:
             return
         if status == CUDA_ERROR:
             raise RuntimeError(f"{op}: CUDA error while queueing the kernels")
-        raise SparseInputError(f"{op}: {self._status_text(status)} (rejected before launch)")
+        raise SparseInputError(f"{op}: {self.status.name(status)} (rejected before launch)")
 
     def _workspace(self, query, op: str, *sizes) -> torch.Tensor:
         nbytes = ctypes.c_size_t(0)
@@ -122,14 +116,9 @@ class CudaKernels:
         stream.synchronize()
         code = int(status.item())
         rows = int(count.item()) if with_count else None
-        if code == OK:
-            return rows
-        if code == CAPACITY_EXCEEDED:
-            raise CapacityError(f"{op} produced {rows} rows, over its capacity of {capacity}",
-                                hint="raise the capacity (model config 'capacities' / export --capacity)")
-        if code == OUT_OF_MEMORY:
-            raise MemoryError(f"{op}: {self._status_text(code)}")
-        raise SparseInputError(f"{op}: {self._status_text(code)}")
+        if code != OK:
+            raise self.status.error(code, op, rows, capacity)
+        return rows
 
     @staticmethod
     def _room(natural: int, capacity: int) -> int:
