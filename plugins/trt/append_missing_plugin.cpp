@@ -16,16 +16,11 @@ class AppendMissingPlugin final : public OpPlugin<AppendMissingPlugin> {
   enum Slot : int32_t { kCoordsA = 0, kCoordsB = 1, kCoordsOut = 0, kIdxBOut = 1, kRowsOut = 2, kAddedOut = 3 };
 
  public:
-  static constexpr const char* kName = "AppendMissing";
-  static const Signature& signature() {
-    static const Signature s{
-        {{"coords_a", Elem::kI32}, {"coords_b", Elem::kI32}}, 0, {Elem::kI32, Elem::kI32, Elem::kI32, Elem::kI32}};
-    return s;
-  }
-  static const Schema& schema() {
-    static const Schema s = with_capacity({});
-    return s;
-  }
+  static inline const Signature kSignature{"AppendMissing",
+                                           {{"coords_a", Elem::kI32}, {"coords_b", Elem::kI32}},
+                                           0,
+                                           {Elem::kI32, Elem::kI32, Elem::kI32, Elem::kI32}};
+  static inline const Schema kSchema = with_capacity({});
 
   AppendMissingPlugin(std::string node, Attributes attrs)
       : OpPlugin(std::move(node), std::move(attrs)), capacity_(capacity_attr(attrs_, where())) {}

@@ -44,15 +44,8 @@ class CoordsResamplePlugin final : public OpPlugin<CoordsResamplePlugin<Kind>> {
   using Base::where;
 
  public:
-  static constexpr const char* kName = Kind::kName;
-  static const Signature& signature() {
-    static const Signature s{{{"coords", Elem::kI32}}, 0, {Elem::kI32, Elem::kI32}};
-    return s;
-  }
-  static const Schema& schema() {
-    static const Schema s = with_capacity({{"stride", FieldKind::kInt, true, 0.0}});
-    return s;
-  }
+  static inline const Signature kSignature{Kind::kName, {{"coords", Elem::kI32}}, 0, {Elem::kI32, Elem::kI32}};
+  static inline const Schema kSchema = with_capacity({{"stride", FieldKind::kInt, true, 0.0}});
 
   CoordsResamplePlugin(std::string node, Attributes attrs)
       : Base(std::move(node), std::move(attrs)), stride_(attrs_.get_int("stride")),
@@ -63,8 +56,7 @@ class CoordsResamplePlugin final : public OpPlugin<CoordsResamplePlugin<Kind>> {
 
  protected:
   void output_shapes(const DimsExprs* in, int32_t, DimsExprs* out, int32_t, IExprBuilder& b) const override {
-    expect_rank(in[kCoords], 2, "coords [N, 4]");
-    expect_extent(in[kCoords], 1, 4, "coords [N, 4]");
+    expect_coords(in[kCoords], "coords [N, 4]");
     const nvinfer1::IDimensionExpr* natural = in[kCoords].d[0];
     if (Kind::kNaturalFactor != 1) {
       natural = b.operation(nvinfer1::DimensionOperation::kPROD, *b.constant(Kind::kNaturalFactor), *natural);

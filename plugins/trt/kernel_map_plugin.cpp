@@ -14,17 +14,11 @@ class KernelMapPlugin final : public OpPlugin<KernelMapPlugin> {
   enum Slot : int32_t { kInCoords = 0, kOutCoords = 1, kNbrOut = 0 };
 
  public:
-  static constexpr const char* kName = "KernelMap";
-  static const Signature& signature() {
-    static const Signature s{{{"in_coords", Elem::kI32}, {"out_coords", Elem::kI32}}, 0, {Elem::kI32}};
-    return s;
-  }
-  static const Schema& schema() {
-    static const Schema s{{"kernel_size", FieldKind::kInt, true, 0.0},
-                          {"offset_stride", FieldKind::kInt, true, 0.0},
-                          {"transposed", FieldKind::kInt, false, 0.0}};
-    return s;
-  }
+  static inline const Signature kSignature{
+      "KernelMap", {{"in_coords", Elem::kI32}, {"out_coords", Elem::kI32}}, 0, {Elem::kI32}};
+  static inline const Schema kSchema{{"kernel_size", FieldKind::kInt, true, 0.0},
+                                    {"offset_stride", FieldKind::kInt, true, 0.0},
+                                    {"transposed", FieldKind::kInt, false, 0.0}};
 
   KernelMapPlugin(std::string node, Attributes attrs)
       : OpPlugin(std::move(node), std::move(attrs)),

@@ -14,11 +14,7 @@ class LookupPlugin final : public OpPlugin<LookupPlugin> {
   enum Slot : int32_t { kQuery = 0, kTable = 1, kIdxOut = 0 };
 
  public:
-  static constexpr const char* kName = "Lookup";
-  static const Signature& signature() {
-    static const Signature s{{{"query", Elem::kI32}, {"table", Elem::kI32}}, 0, {Elem::kI32}};
-    return s;
-  }
+  static inline const Signature kSignature{"Lookup", {{"query", Elem::kI32}, {"table", Elem::kI32}}, 0, {Elem::kI32}};
   using OpPlugin::OpPlugin;  // no attributes
 
  protected:

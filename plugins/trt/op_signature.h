@@ -1,4 +1,4 @@
-// The element types of an op's inputs and outputs, declared once per op (its signature()): the plugin base derives
+// The element types of an op's inputs and outputs, declared once per op (its kSignature): the plugin base derives
 // the input/output counts, getOutputDataTypes and supportsFormatCombination from it, so each op states its type
 // rules once instead of twice.
 #pragma once
@@ -23,7 +23,9 @@ struct Port {
   Elem elem;
 };
 
+// An op's name (the ONNX op type) and its typed inputs and outputs.
 struct Signature {
+  const char* op;
   std::vector<Port> inputs;
   int32_t optional_inputs;  // how many trailing inputs may be left out
   std::vector<Elem> outputs;

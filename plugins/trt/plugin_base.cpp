@@ -17,10 +17,10 @@ constexpr size_t kResultBytes = 256;
 
 }  // namespace
 
-PluginBase::PluginBase(const char* op, const Signature& signature, std::string node, Attributes attrs)
-    : op_(op), sig_(&signature), node_(std::move(node)), where_(trt::where(op, node_)), attrs_(std::move(attrs)),
-      node_id_(trt::node_id(where_)) {
-  TSP3D_VALIDATE(sig_->max_inputs() <= kMaxInputs, op << ": a signature of more than " << kMaxInputs << " inputs");
+PluginBase::PluginBase(const Signature& signature, std::string node, Attributes attrs)
+    : op_(signature.op), sig_(&signature), node_(std::move(node)), where_(trt::where(op_, node_)),
+      attrs_(std::move(attrs)), node_id_(trt::node_id(where_)) {
+  TSP3D_VALIDATE(sig_->max_inputs() <= kMaxInputs, op_ << ": a signature of more than " << kMaxInputs << " inputs");
 }
 
 nvinfer1::IPluginCapability* PluginBase::getCapabilityInterface(PluginCapabilityType type) noexcept {

@@ -47,8 +47,8 @@ class PluginBase : public nvinfer1::IPluginV3,
                    public nvinfer1::IPluginV3OneBuild,
                    public nvinfer1::IPluginV3OneRuntime {
  public:
-  // `signature` outlives the plugin (a function-local static of the op).
-  PluginBase(const char* op, const Signature& signature, std::string node, Attributes attrs);
+  // `signature` outlives the plugin (a static member of the op).
+  PluginBase(const Signature& signature, std::string node, Attributes attrs);
   PluginBase(const PluginBase&) = default;
   ~PluginBase() override = default;
 
@@ -135,17 +135,15 @@ class PluginBase : public nvinfer1::IPluginV3,
   std::shared_ptr<DeviceRecord> record_;  // acquired at the first enqueue
 };
 
-// The base of each op's plugin class (CRTP): PluginBase made from the op's kName and signature(), cloned as the op.
-// An op without attributes keeps the empty schema and inherits the constructor (`using OpPlugin::OpPlugin`).
+// The base of each op's plugin class (CRTP): PluginBase made from the op's kSignature, cloned as the op. An op
+// states kSignature and (with attributes) kSchema; one without attributes keeps the empty schema and inherits the
+// constructor (`using OpPlugin::OpPlugin`).
 template <typename Op>
 class OpPlugin : public PluginBase {
  public:
-  static const Schema& schema() {
-    static const Schema none{};
-    return none;
-  }
+  static inline const Schema kSchema{};
   OpPlugin(std::string node, Attributes attrs)
-      : PluginBase(Op::kName, Op::signature(), std::move(node), std::move(attrs)) {}
+      : PluginBase(Op::kSignature, std::move(node), std::move(attrs)) {}
 
  protected:
   PluginBase* copy() const final { return new Op(static_cast<const Op&>(*this)); }

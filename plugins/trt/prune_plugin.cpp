@@ -15,17 +15,10 @@ class PrunePlugin final : public OpPlugin<PrunePlugin> {
   enum Slot : int32_t { kScores = 0, kIdxOut = 0, kSizeOut = 1 };
 
  public:
-  static constexpr const char* kName = "Prune";
-  static const Signature& signature() {
-    static const Signature s{{{"scores", Elem::kT}}, 0, {Elem::kI32, Elem::kI32}};
-    return s;
-  }
-  static const Schema& schema() {
-    static const Schema s = with_capacity({{"threshold", FieldKind::kFloat, true, 0.0},
-                                           {"mode", FieldKind::kInt, false, 0.0},
-                                           {"min_keep", FieldKind::kInt, false, 1.0}});
-    return s;
-  }
+  static inline const Signature kSignature{"Prune", {{"scores", Elem::kT}}, 0, {Elem::kI32, Elem::kI32}};
+  static inline const Schema kSchema = with_capacity({{"threshold", FieldKind::kFloat, true, 0.0},
+                                                      {"mode", FieldKind::kInt, false, 0.0},
+                                                      {"min_keep", FieldKind::kInt, false, 1.0}});
 
   PrunePlugin(std::string node, Attributes attrs)
       : OpPlugin(std::move(node), std::move(attrs)),

@@ -17,19 +17,16 @@ class SparseConvInt8Plugin final : public OpPlugin<SparseConvInt8Plugin> {
   enum Slot : int32_t { kFeats = 0, kFeatsScale = 1, kNbr = 2, kWeight = 3, kWeightScale = 4, kBias = 5, kOut = 0 };
 
  public:
-  static constexpr const char* kName = "SparseConvInt8";
-  static const Signature& signature() {
-    static const Signature s{{{"feats", Elem::kI8},
-                              {"feats_scale", Elem::kF32},
-                              {"nbr", Elem::kI32},
-                              {"weight", Elem::kI8},
-                              {"weight_scale", Elem::kF32},
-                              {"bias", Elem::kF32}},
-                             1,
-                             {Elem::kF32}};
-    return s;
-  }
-  static const Schema& schema() { return conv_schema(); }
+  static inline const Signature kSignature{"SparseConvInt8",
+                                           {{"feats", Elem::kI8},
+                                            {"feats_scale", Elem::kF32},
+                                            {"nbr", Elem::kI32},
+                                            {"weight", Elem::kI8},
+                                            {"weight_scale", Elem::kF32},
+                                            {"bias", Elem::kF32}},
+                                           1,  // bias is optional
+                                           {Elem::kF32}};
+  static inline const Schema kSchema = conv_schema();
 
   SparseConvInt8Plugin(std::string node, Attributes attrs)
       : OpPlugin(std::move(node), std::move(attrs)), activation_(activation_attr(attrs_, where())) {}

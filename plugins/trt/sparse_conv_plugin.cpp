@@ -16,13 +16,14 @@ class SparseConvPlugin final : public OpPlugin<SparseConvPlugin> {
   enum Slot : int32_t { kFeats = 0, kNbr = 1, kWeight = 2, kBias = 3, kOut = 0 };
 
  public:
-  static constexpr const char* kName = "SparseConv";
-  static const Signature& signature() {
-    static const Signature s{
-        {{"feats", Elem::kT}, {"nbr", Elem::kI32}, {"weight", Elem::kT}, {"bias", Elem::kT}}, 1, {Elem::kT}};
-    return s;
-  }
-  static const Schema& schema() { return conv_schema(); }
+  static inline const Signature kSignature{"SparseConv",
+                                           {{"feats", Elem::kT},
+                                            {"nbr", Elem::kI32},
+                                            {"weight", Elem::kT},
+                                            {"bias", Elem::kT}},
+                                           1,  // bias is optional
+                                           {Elem::kT}};
+  static inline const Schema kSchema = conv_schema();
 
   SparseConvPlugin(std::string node, Attributes attrs)
       : OpPlugin(std::move(node), std::move(attrs)), activation_(activation_attr(attrs_, where())) {}

@@ -14,11 +14,7 @@ class SparseMaxPoolPlugin final : public OpPlugin<SparseMaxPoolPlugin> {
   enum Slot : int32_t { kFeats = 0, kNbr = 1, kOut = 0 };
 
  public:
-  static constexpr const char* kName = "SparseMaxPool";
-  static const Signature& signature() {
-    static const Signature s{{{"feats", Elem::kT}, {"nbr", Elem::kI32}}, 0, {Elem::kT}};
-    return s;
-  }
+  static inline const Signature kSignature{"SparseMaxPool", {{"feats", Elem::kT}, {"nbr", Elem::kI32}}, 0, {Elem::kT}};
   using OpPlugin::OpPlugin;  // no attributes
 
  protected:

@@ -16,16 +16,10 @@ class VoxelizePlugin final : public OpPlugin<VoxelizePlugin> {
   enum Slot : int32_t { kPoints = 0, kCoordsOut = 0, kFirstOut = 1, kSizeOut = 2 };
 
  public:
-  static constexpr const char* kName = "Voxelize";
-  static const Signature& signature() {
-    static const Signature s{{{"points", Elem::kF32}}, 0, {Elem::kI32, Elem::kI32, Elem::kI32}};
-    return s;
-  }
-  static const Schema& schema() {
-    static const Schema s =
-        with_capacity({{"voxel_size", FieldKind::kFloat, true, 0.0}, {"batch", FieldKind::kInt, false, 0.0}});
-    return s;
-  }
+  static inline const Signature kSignature{
+      "Voxelize", {{"points", Elem::kF32}}, 0, {Elem::kI32, Elem::kI32, Elem::kI32}};
+  static inline const Schema kSchema =
+      with_capacity({{"voxel_size", FieldKind::kFloat, true, 0.0}, {"batch", FieldKind::kInt, false, 0.0}});
 
   VoxelizePlugin(std::string node, Attributes attrs)
       : OpPlugin(std::move(node), std::move(attrs)),
