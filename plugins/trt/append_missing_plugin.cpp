@@ -36,13 +36,10 @@ class AppendMissingPlugin final : public OpPlugin<AppendMissingPlugin> {
                                     b.operation(nvinfer1::DimensionOperation::kSUM, *na, *nb), {na, nb}, where());
     // Mb <= min(Nb, capacity): the kernel writes nothing when Na + Mb > capacity. Tuned for the same count.
     const auto* added = declare_rows(b, kAddedOut, capacity_, opt, nb, {na, nb}, where());
-    out[kCoordsOut].nbDims = 2;
-    out[kCoordsOut].d[0] = rows;
-    out[kCoordsOut].d[1] = b.constant(4);
-    out[kIdxBOut].nbDims = 1;
-    out[kIdxBOut].d[0] = added;
-    set_scalar(out[kRowsOut]);
-    set_scalar(out[kAddedOut]);
+    set_dims(out[kCoordsOut], {rows, b.constant(4)});
+    set_dims(out[kIdxBOut], {added});
+    set_dims(out[kRowsOut], {});
+    set_dims(out[kAddedOut], {});
   }
 
   int32_t workspace_size(const Dims* in, size_t* bytes) const override {

@@ -5,11 +5,6 @@
 namespace tsp3d {
 namespace trt {
 
-const Schema& conv_schema() {
-  static const Schema s{{"activation", FieldKind::kInt, false, 0.0}};
-  return s;
-}
-
 int32_t activation_attr(const Attributes& attrs, const std::string& where_prefix) {
   const int32_t activation = attrs.get_int("activation");
   TSP3D_VALIDATE(activation == 0 || activation == 1,
@@ -32,9 +27,7 @@ void conv_output_shape(const DimsExprs& feats, const DimsExprs& nbr, const DimsE
     expect_rank(*bias, 1, "bias [Cout]");
     if (weight.d[2]->isConstant()) expect_extent(*bias, 0, weight.d[2]->getConstantValue(), "bias [Cout]");
   }
-  out.nbDims = 2;
-  out.d[0] = nbr.d[0];
-  out.d[1] = weight.d[2];
+  set_dims(out, {nbr.d[0], weight.d[2]});
 }
 
 ConvSizes conv_sizes(const PluginTensorDesc& feats, const PluginTensorDesc& nbr, const PluginTensorDesc& weight,

@@ -63,10 +63,8 @@ class CoordsResamplePlugin final : public OpPlugin<CoordsResamplePlugin<Kind>> {
     }
     const auto* rows = declare_rows(b, kSizeOut, capacity_, attrs_.get_int(kOptRowsField), natural,
                                     {in[kCoords].d[0]}, where());
-    out[kCoordsOut].nbDims = 2;
-    out[kCoordsOut].d[0] = rows;
-    out[kCoordsOut].d[1] = b.constant(4);
-    set_scalar(out[kSizeOut]);
+    set_dims(out[kCoordsOut], {rows, b.constant(4)});
+    set_dims(out[kSizeOut], {});
   }
 
   int32_t workspace_size(const Dims* in, size_t* bytes) const override {

@@ -37,9 +37,7 @@ class KernelMapPlugin final : public OpPlugin<KernelMapPlugin> {
   void output_shapes(const DimsExprs* in, int32_t, DimsExprs* out, int32_t, IExprBuilder& b) const override {
     expect_coords(in[kInCoords], "in_coords [N, 4]");
     expect_coords(in[kOutCoords], "out_coords [M, 4]");
-    out[kNbrOut].nbDims = 2;
-    out[kNbrOut].d[0] = in[kOutCoords].d[0];
-    out[kNbrOut].d[1] = b.constant(kernel_size_ * kernel_size_ * kernel_size_);
+    set_dims(out[kNbrOut], {in[kOutCoords].d[0], b.constant(kernel_size_ * kernel_size_ * kernel_size_)});
   }
 
   int32_t workspace_size(const Dims* in, size_t* bytes) const override {

@@ -21,8 +21,7 @@ class LookupPlugin final : public OpPlugin<LookupPlugin> {
   void output_shapes(const DimsExprs* in, int32_t, DimsExprs* out, int32_t, IExprBuilder&) const override {
     expect_coords(in[kQuery], "query [Q, 4]");
     expect_coords(in[kTable], "table [N, 4]");
-    out[kIdxOut].nbDims = 1;
-    out[kIdxOut].d[0] = in[kQuery].d[0];
+    set_dims(out[kIdxOut], {in[kQuery].d[0]});
   }
 
   int32_t workspace_size(const Dims* in, size_t* bytes) const override {

@@ -77,7 +77,11 @@ const IDimensionExpr* declare_rows(IExprBuilder& b, int32_t size_index, int32_t 
   return rows;
 }
 
-void set_scalar(DimsExprs& d) { d.nbDims = 0; }
+void set_dims(DimsExprs& d, std::initializer_list<const IDimensionExpr*> extents) {
+  d.nbDims = static_cast<int32_t>(extents.size());
+  int32_t i = 0;
+  for (const IDimensionExpr* e : extents) d.d[i++] = e;
+}
 
 int64_t extent(const nvinfer1::Dims& d, int32_t axis) {
   TSP3D_VALIDATE(axis < d.nbDims, "tensor of rank " << d.nbDims << " has no dimension " << axis);

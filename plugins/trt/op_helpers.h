@@ -39,7 +39,8 @@ void expect_coords(const DimsExprs& d, const char* what);  // [N, 4]
 const IDimensionExpr* declare_rows(IExprBuilder& b, int32_t size_index, int32_t capacity, int32_t opt_rows,
                                    const IDimensionExpr* natural, std::initializer_list<const IDimensionExpr*> inputs,
                                    const std::string& where_prefix);
-void set_scalar(DimsExprs& d);
+// d = the shape of `extents` ({} for a 0-D size tensor).
+void set_dims(DimsExprs& d, std::initializer_list<const IDimensionExpr*> extents);
 
 // Concrete extents (enqueue, getWorkspaceSize).
 int64_t extent(const nvinfer1::Dims& d, int32_t axis);

@@ -36,9 +36,8 @@ class PrunePlugin final : public OpPlugin<PrunePlugin> {
     expect_rank(in[kScores], 1, "scores [N]");
     const auto* rows = declare_rows(b, kSizeOut, capacity_, attrs_.get_int(kOptRowsField), in[kScores].d[0],
                                     {in[kScores].d[0]}, where());
-    out[kIdxOut].nbDims = 1;
-    out[kIdxOut].d[0] = rows;
-    set_scalar(out[kSizeOut]);
+    set_dims(out[kIdxOut], {rows});
+    set_dims(out[kSizeOut], {});
   }
 
   int32_t workspace_size(const Dims* in, size_t* bytes) const override {

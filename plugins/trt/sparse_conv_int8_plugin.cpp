@@ -12,11 +12,10 @@ namespace tsp3d {
 namespace trt {
 namespace {
 
-class SparseConvInt8Plugin final : public OpPlugin<SparseConvInt8Plugin> {
+class SparseConvInt8Plugin final : public ConvPlugin<SparseConvInt8Plugin> {
+ public:
   // Positions of the inputs and outputs.
   enum Slot : int32_t { kFeats = 0, kFeatsScale = 1, kNbr = 2, kWeight = 3, kWeightScale = 4, kBias = 5, kOut = 0 };
-
- public:
   static inline const Signature kSignature{"SparseConvInt8",
                                            {{"feats", Elem::kI8},
                                             {"feats_scale", Elem::kF32},
@@ -26,10 +25,7 @@ class SparseConvInt8Plugin final : public OpPlugin<SparseConvInt8Plugin> {
                                             {"bias", Elem::kF32}},
                                            1,  // bias is optional
                                            {Elem::kF32}};
-  static inline const Schema kSchema = conv_schema();
-
-  SparseConvInt8Plugin(std::string node, Attributes attrs)
-      : OpPlugin(std::move(node), std::move(attrs)), activation_(activation_attr(attrs_, where())) {}
+  using ConvPlugin::ConvPlugin;
 
  protected:
   void output_shapes(const DimsExprs* in, int32_t nb_in, DimsExprs* out, int32_t, IExprBuilder&) const override {
@@ -41,17 +37,12 @@ class SparseConvInt8Plugin final : public OpPlugin<SparseConvInt8Plugin> {
     if (in[kWeight].nbDims == 3 && in[kWeight].d[2]->isConstant()) {
       expect_extent(in[kWeightScale], 0, in[kWeight].d[2]->getConstantValue(), "weight_scale [Cout]");
     }
-    conv_output_shape(in[kFeats], in[kNbr], in[kWeight], nb_in > kBias ? &in[kBias] : nullptr, out[kOut]);
-  }
-
-  int32_t workspace_size(const Dims* in, size_t* bytes) const override {
-    return tsp3d_cuda_sparse_conv_workspace_size(extent(in[kNbr], 0), bytes);
+    conv_output(in, nb_in, out);
   }
 
   bool run(const PluginTensorDesc* in, const PluginTensorDesc*, const void* const* inputs, void* const* outputs,
            const Workspace& ws, cudaStream_t stream) override {
-    const bool has_bias = nb_inputs_ > kBias;
-    const ConvSizes z = conv_sizes(in[kFeats], in[kNbr], in[kWeight], has_bias ? &in[kBias] : nullptr);
+    const ConvSizes z = sizes(in);
     TSP3D_VALIDATE(volume(in[kFeatsScale].dims) == 1, "feats_scale must hold one value");
     TSP3D_VALIDATE(in[kWeightScale].dims.nbDims == 1 && in[kWeightScale].dims.d[0] == z.cout,
                    "weight_scale must have shape [" << z.cout << "]");
@@ -59,13 +50,10 @@ class SparseConvInt8Plugin final : public OpPlugin<SparseConvInt8Plugin> {
         static_cast<const int8_t*>(inputs[kFeats]), static_cast<const float*>(inputs[kFeatsScale]), z.n_in, z.cin,
         static_cast<const int32_t*>(inputs[kNbr]), z.n_out, z.k, static_cast<const int8_t*>(inputs[kWeight]),
         static_cast<const float*>(inputs[kWeightScale]), z.cout,
-        has_bias ? static_cast<const float*>(inputs[kBias]) : nullptr, activation_, static_cast<float*>(outputs[kOut]),
-        ws.status, ws.kernel, ws.bytes, stream);
+        has_bias() ? static_cast<const float*>(inputs[kBias]) : nullptr, activation_,
+        static_cast<float*>(outputs[kOut]), ws.status, ws.kernel, ws.bytes, stream);
     return launched("launch", s) && recorded(ws, stream);  // read at the next size-tensor op or by take_error
   }
-
- private:
-  int32_t activation_;
 };
 
 }  // namespace

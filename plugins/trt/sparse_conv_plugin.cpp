@@ -11,11 +11,10 @@ namespace tsp3d {
 namespace trt {
 namespace {
 
-class SparseConvPlugin final : public OpPlugin<SparseConvPlugin> {
+class SparseConvPlugin final : public ConvPlugin<SparseConvPlugin> {
+ public:
   // Positions of the inputs and outputs.
   enum Slot : int32_t { kFeats = 0, kNbr = 1, kWeight = 2, kBias = 3, kOut = 0 };
-
- public:
   static inline const Signature kSignature{"SparseConv",
                                            {{"feats", Elem::kT},
                                             {"nbr", Elem::kI32},
@@ -23,26 +22,18 @@ class SparseConvPlugin final : public OpPlugin<SparseConvPlugin> {
                                             {"bias", Elem::kT}},
                                            1,  // bias is optional
                                            {Elem::kT}};
-  static inline const Schema kSchema = conv_schema();
-
-  SparseConvPlugin(std::string node, Attributes attrs)
-      : OpPlugin(std::move(node), std::move(attrs)), activation_(activation_attr(attrs_, where())) {}
+  using ConvPlugin::ConvPlugin;
 
  protected:
   void output_shapes(const DimsExprs* in, int32_t nb_in, DimsExprs* out, int32_t, IExprBuilder&) const override {
-    conv_output_shape(in[kFeats], in[kNbr], in[kWeight], nb_in > kBias ? &in[kBias] : nullptr, out[kOut]);
-  }
-
-  int32_t workspace_size(const Dims* in, size_t* bytes) const override {
-    return tsp3d_cuda_sparse_conv_workspace_size(extent(in[kNbr], 0), bytes);
+    conv_output(in, nb_in, out);
   }
 
   bool run(const PluginTensorDesc* in, const PluginTensorDesc*, const void* const* inputs, void* const* outputs,
            const Workspace& ws, cudaStream_t stream) override {
-    const bool has_bias = nb_inputs_ > kBias;
-    const ConvSizes z = conv_sizes(in[kFeats], in[kNbr], in[kWeight], has_bias ? &in[kBias] : nullptr);
+    const ConvSizes z = sizes(in);
     const auto* nbr = static_cast<const int32_t*>(inputs[kNbr]);
-    const void* bias = has_bias ? inputs[kBias] : nullptr;
+    const void* bias = has_bias() ? inputs[kBias] : nullptr;
     int32_t s = 0;
     if (in[kFeats].type == DataType::kFLOAT) {
       s = tsp3d_cuda_sparse_conv_f32(static_cast<const float*>(inputs[kFeats]), z.n_in, z.cin, nbr, z.n_out, z.k,
@@ -57,9 +48,6 @@ class SparseConvPlugin final : public OpPlugin<SparseConvPlugin> {
     }
     return launched("launch", s) && recorded(ws, stream);  // read at the next size-tensor op or by take_error
   }
-
- private:
-  int32_t activation_;
 };
 
 }  // namespace

@@ -21,9 +21,7 @@ class SparseMaxPoolPlugin final : public OpPlugin<SparseMaxPoolPlugin> {
   void output_shapes(const DimsExprs* in, int32_t, DimsExprs* out, int32_t, IExprBuilder&) const override {
     expect_rank(in[kFeats], 2, "feats [N, C]");
     expect_rank(in[kNbr], 2, "nbr [M, K]");
-    out[kOut].nbDims = 2;
-    out[kOut].d[0] = in[kNbr].d[0];
-    out[kOut].d[1] = in[kFeats].d[1];
+    set_dims(out[kOut], {in[kNbr].d[0], in[kFeats].d[1]});
   }
 
   int32_t workspace_size(const Dims* in, size_t* bytes) const override {

@@ -41,12 +41,9 @@ class VoxelizePlugin final : public OpPlugin<VoxelizePlugin> {
     }
     const auto* rows = declare_rows(b, kSizeOut, capacity_, attrs_.get_int(kOptRowsField), in[kPoints].d[0],
                                     {in[kPoints].d[0]}, where());
-    out[kCoordsOut].nbDims = 2;
-    out[kCoordsOut].d[0] = rows;
-    out[kCoordsOut].d[1] = b.constant(4);
-    out[kFirstOut].nbDims = 1;
-    out[kFirstOut].d[0] = rows;
-    set_scalar(out[kSizeOut]);
+    set_dims(out[kCoordsOut], {rows, b.constant(4)});
+    set_dims(out[kFirstOut], {rows});
+    set_dims(out[kSizeOut], {});
   }
 
   int32_t workspace_size(const Dims* in, size_t* bytes) const override {
