@@ -118,12 +118,12 @@ def scaling(result: dict, out_dir: Path) -> str | None:
         if not rows:
             continue
         x = [r["area_m2"] for r in rows]
-        e = t.get("time_exponent_area")
+        e = t.get("time_exponent_area") if t.get("complete") else None
         a.plot(x, [r["p50_s"] for r in rows], "o-", color=COLORS.get(key),
                label=key + (f" (area^{e:.2f})" if e is not None else ""))
         mem = [r.get("inference_peak_mb") for r in rows]
         if all(m for m in mem):
-            e = t.get("memory_exponent_voxels")
+            e = t.get("memory_exponent_voxels") if t.get("complete") else None
             b.plot([r["v16"] for r in rows], mem, "o-", color=COLORS.get(key),
                    label=key + (f" (voxels^{e:.2f})" if e is not None else ""))
         if t.get("first_failure"):

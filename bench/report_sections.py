@@ -55,7 +55,10 @@ def targets(r: dict, img) -> str:
     return "\n\n".join([
         "## Targets", run_line(r),
         f"Suite time {r.get('seconds', 0) / 60:.1f} min; parts run: {', '.join(r.get('parts_run', []))}. Each "
-        "target is judged on numbers of one result file, i.e. one run on one machine.",
+        "target is judged on numbers of one result file, i.e. one run on one machine."
+        + (f" {r['note']}" if r.get("note") else "")
+        + (f" Verdicts re-judged from the result files on {r['rejudged']} (nothing re-measured)."
+           if r.get("rejudged") else ""),
         table(["target", "bound", "measured", "status", "detail"], rows)])
 
 
@@ -128,6 +131,12 @@ def _e2e_entry(e: dict, img) -> list[str]:
         from tsp3d.runtime.base import COUNT_NAMES
 
         out.append("Voxel counts (ONNX Runtime FP32): " + ", ".join(f"{n} {c}" for n, c in zip(COUNT_NAMES, counts)))
+        other = [f"{r['label']} (TGP-1 kept {r['counts'][1]}, TGP-2 kept {r['counts'][3]}, final {r['counts'][8]})"
+                 for r in rows if r.get("counts") and any(abs(a - b) > 0.01 * b for a, b in
+                                                          zip(r["counts"][1:5], counts[1:5]))]
+        if other:
+            out.append("**Different work**: these rows kept more than 1 % other voxels than ONNX Runtime FP32 at a "
+                       "pruning step, so their time is not a like-for-like comparison: " + "; ".join(other) + ".")
     return out
 
 
@@ -228,7 +237,8 @@ def scaling(r: dict, img) -> str:
             x = by.get(f["floor"])
             cells.append("-" if x is None else "refused" if x.get("refused") else "failed" if "p50_s" not in x
                          else f"{ms(x['p50_s'])} / {mb(x.get('inference_peak_mb'))}")
-        exps = [t.get(k) for k in ("time_exponent_area", "time_exponent_voxels", "memory_exponent_voxels")]
+        exps = [t.get(k) if t.get("complete") else None  # an exponent over the floors it could run says nothing
+                for k in ("time_exponent_area", "time_exponent_voxels", "memory_exponent_voxels")]
         rows.append([t["label"], *cells, *("-" if e is None else f"{e:.2f}" for e in exps)])
     fail = [f"{t['label']}: from {t['first_failure']['floor']}, {t['first_failure']['error']}"
             for t in runtimes.values() if t.get("first_failure")]
@@ -272,7 +282,8 @@ def official(r: dict, img) -> str:
                                                      "vs official")] + ["kept: TGP-1 / TGP-2 / final"]
     return "\n\n".join([
         "## End to end against the official code", run_line(r),
-        f"{r.get('scene_label')}: the official TSP3D code (`{r.get('checkout')}`, MinkowskiEngine 0.5.4 CPU) and "
+        f"{r.get('scene_label')}: the official TSP3D code (`{r.get('checkout')}`"
+        + (f", commit {r['commit'][:7]}" if r.get("commit") else "") + ", MinkowskiEngine 0.5.4 CPU) and "
         "our runtimes on the same weights, scene and text features, each row in a fresh process, "
         f"{r.get('rounds')} interleaved rounds (median of all runs). *vs official*: the official time / the row's "
         "time (x faster). `python -m tsp3d.bench.official --official DIR`.",

@@ -58,6 +58,23 @@ def check_outputs(out_dir: Path, report: Path, parts, force: bool) -> None:
     check_writable(report, force)
 
 
+def rejudge(out_dir: Path) -> dict | None:
+    """Re-evaluate the verdicts of ``targets.json`` from the result files now in ``out_dir`` (nothing is measured:
+    another benchmark may have written its file since, or a target's rule changed). Its run facts are kept."""
+    import time as _time
+
+    from tsp3d.bench.targets import evaluate
+    from tsp3d.utils.atomic import write_json
+
+    summary = load_result("targets", out_dir)
+    if summary is None:
+        return None
+    summary["targets"] = evaluate({p: load_result(p, out_dir) for p in PARTS + OTHER_RESULTS})
+    summary["rejudged"] = _time.strftime("%Y-%m-%d %H:%M:%S %Z")
+    write_json(Path(out_dir) / "targets.json", summary, force=True)
+    return summary
+
+
 def _pipeline(plan: Plan, models, exports, int8: dict, engine: dict, out_dir: Path) -> dict:
     rows = [{"step": f"export {c} (FP32 + FP16 graphs)", "seconds": e["seconds"], "cached": e["cached"]}
             for c, e in exports.items()]

@@ -22,7 +22,8 @@ def command(
         None, help="A checkout of the official TSP3D code (GWxuan/TSP3D): the baseline row (skipped without)."),
     cache: Optional[Path] = typer.Option(None, help="Cache of benchmark checkpoints and bundles (build/bench)."),
     reuse_bundles: bool = typer.Option(False, help="Reuse cached bundles instead of timing a fresh export."),
-    report_only: bool = typer.Option(False, "--report-only", help="Only regenerate the report from the JSON files."),
+    report_only: bool = typer.Option(False, "--report-only", help="Only re-judge the targets and regenerate the "
+                                                                  "report from the JSON files."),
     force: bool = typer.Option(False, help="Replace earlier results and the report."),
 ) -> None:
     """Benchmark suite: sparse ops, end to end, the official code, scaling, pruning, pipeline times; verdicts;
@@ -38,9 +39,11 @@ def command(
     report_path = report or default_report(out_dir)
     if report_only:
         from tsp3d.bench.report import write_report
+        from tsp3d.bench.suite import rejudge
         from tsp3d.utils.atomic import check_writable
 
         check_writable(report_path, force)
+        rejudge(out_dir)  # verdicts follow the result files now present (nothing is re-measured)
         typer.echo(f"wrote {write_report(out_dir, report_path)}")
         return
     run_suite(out_dir, report_path, quick=quick, threads=threads or None, cache_dir=cache,
