@@ -44,7 +44,6 @@ def test_python_codes_are_the_headers():
     codes, _ = _header()
     assert kernel_status.OK == codes["kOk"]
     assert kernel_status.CAPACITY_EXCEEDED == codes["kCapacityExceeded"]
-    assert kernel_status.INVALID_ARGUMENT == codes["kInvalidArgument"]
     assert kernel_status.CUDA_ERROR == codes["kCudaError"]
     assert kernel_status.OUT_OF_MEMORY == codes["kOutOfMemory"]
 

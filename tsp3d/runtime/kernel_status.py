@@ -13,7 +13,7 @@ from typing import Optional
 from tsp3d.errors import CapacityError, SparseInputError
 
 # tsp3d::Status codes this module and the wrappers branch on.
-OK, CAPACITY_EXCEEDED, INVALID_ARGUMENT, CUDA_ERROR, OUT_OF_MEMORY = 0, 1, 7, 8, 9
+OK, CAPACITY_EXCEEDED, CUDA_ERROR, OUT_OF_MEMORY = 0, 1, 8, 9
 
 
 class StatusTexts:
