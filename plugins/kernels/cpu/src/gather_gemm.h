@@ -44,25 +44,40 @@ inline void store(int32_t* p, vint v) { *reinterpret_cast<vint_mem*>(p) = v; }
 inline vfloat splat(float v) { return v - vfloat{}; }
 inline vint splat(int32_t v) { return v - vint{}; }
 
-// Float: w points at W[k][0][col0], rows ldw floats apart; cin >= 1.
-template <int MR, int NV>
-inline void micro_f32(const float* const* a, float* const* c, const float* w, int64_t ldw, int64_t cin) {
-  const float* ar[MR];
-  float* cr[MR];  // local copies: stores through the vectors may alias the caller's pointer arrays
+// The vector of kVec accumulators of type Acc.
+template <typename Acc>
+struct Lanes;
+template <>
+struct Lanes<float> {
+  using type = vfloat;
+};
+template <>
+struct Lanes<int32_t> {
+  using type = vint;
+};
+
+// c_r[0:NV*kVec] += a_r[0:cin] @ W[0:cin, 0:NV*kVec] for r < MR; w points at W[k][0][col0], rows ldw apart;
+// cin >= 1. Float: a, c and w float. Int8: a holds int8 rows, c the int32 accumulators, w the weights widened
+// to int32 (exact in any order).
+template <int MR, int NV, typename A, typename Acc>
+inline void micro(const A* const* a, Acc* const* c, const Acc* w, int64_t ldw, int64_t cin) {
+  using Vec = typename Lanes<Acc>::type;
+  const A* ar[MR];
+  Acc* cr[MR];  // local copies: stores through the vectors may alias the caller's pointer arrays
   for (int r = 0; r < MR; ++r) {
     ar[r] = a[r];
     cr[r] = c[r];
   }
-  vfloat acc[MR][NV];
+  Vec acc[MR][NV];
   for (int r = 0; r < MR; ++r)
     for (int v = 0; v < NV; ++v) acc[r][v] = load(cr[r] + v * kVec);
   int64_t ci = 0;
   do {  // cin >= 1: a do-loop keeps the accumulators in registers on every path
-    const float* wr = w + ci * ldw;
-    vfloat wv[NV];
+    const Acc* wr = w + ci * ldw;
+    Vec wv[NV];
     for (int v = 0; v < NV; ++v) wv[v] = load(wr + v * kVec);
     for (int r = 0; r < MR; ++r) {
-      const vfloat x = splat(ar[r][ci]);
+      const Vec x = splat(static_cast<Acc>(ar[r][ci]));
       for (int v = 0; v < NV; ++v) acc[r][v] += x * wv[v];
     }
   } while (++ci < cin);
@@ -70,81 +85,30 @@ inline void micro_f32(const float* const* a, float* const* c, const float* w, in
     for (int v = 0; v < NV; ++v) store(cr[r] + v * kVec, acc[r][v]);
 }
 
-// Int8 x int8 -> int32, exact in any order: a holds int8 rows, w the weights widened to int32.
-template <int MR, int NV>
-inline void micro_i8(const int8_t* const* a, int32_t* const* c, const int32_t* w, int64_t ldw, int64_t cin) {
-  const int8_t* ar[MR];
-  int32_t* cr[MR];
-  for (int r = 0; r < MR; ++r) {
-    ar[r] = a[r];
-    cr[r] = c[r];
-  }
-  vint acc[MR][NV];
-  for (int r = 0; r < MR; ++r)
-    for (int v = 0; v < NV; ++v) acc[r][v] = load(cr[r] + v * kVec);
-  int64_t ci = 0;
-  do {
-    const int32_t* wr = w + ci * ldw;
-    vint wv[NV];
-    for (int v = 0; v < NV; ++v) wv[v] = load(wr + v * kVec);
-    for (int r = 0; r < MR; ++r) {
-      const vint x = splat(static_cast<int32_t>(ar[r][ci]));
-      for (int v = 0; v < NV; ++v) acc[r][v] += x * wv[v];
-    }
-  } while (++ci < cin);
-  for (int r = 0; r < MR; ++r)
-    for (int v = 0; v < NV; ++v) store(cr[r] + v * kVec, acc[r][v]);
-}
+// Runtime (rows, vectors) -> the instantiation; rows in 1..kMR, nv in 1..kMaxNV.
+template <typename A, typename Acc>
+using MicroFn = void (*)(const A* const*, Acc* const*, const Acc*, int64_t, int64_t);
 
-// Runtime (rows, vectors) -> the instantiation. rows in 1..kMR, nv in 1..kMaxNV.
-template <typename A, typename C, typename W>
-using MicroFn = void (*)(const A* const*, C* const*, const W*, int64_t, int64_t);
-
-template <int NV>
-inline MicroFn<float, float, float> pick_f32_rows(int rows) {
-  switch (rows) {
-    case 1: return micro_f32<1, NV>;
-    case 2: return micro_f32<2, NV>;
-    case 3: return micro_f32<3, NV>;
-    case 4: return micro_f32<4, NV>;
-    case 5: return micro_f32<5, NV>;
-    default: return micro_f32<6, NV>;
+template <typename A, typename Acc, int NV, int MR = 1>
+inline MicroFn<A, Acc> pick_rows(int rows) {
+  if constexpr (MR == kMR) {
+    return micro<MR, NV, A, Acc>;
+  } else {
+    return rows == MR ? micro<MR, NV, A, Acc> : pick_rows<A, Acc, NV, MR + 1>(rows);
   }
 }
 
-inline MicroFn<float, float, float> pick_f32(int rows, int nv) {
-  switch (nv) {
-    case 1: return pick_f32_rows<1>(rows);
-#if defined(__AVX512F__) || !defined(__AVX__)
-    case 3: return pick_f32_rows<3>(rows);
-    case 4: return pick_f32_rows<4>(rows);
-#endif
-    default: return pick_f32_rows<2>(rows);
+template <typename A, typename Acc, int NV = 1>
+inline MicroFn<A, Acc> pick(int rows, int nv) {
+  if constexpr (NV == kMaxNV) {
+    return pick_rows<A, Acc, NV>(rows);
+  } else {
+    return nv == NV ? pick_rows<A, Acc, NV>(rows) : pick<A, Acc, NV + 1>(rows, nv);
   }
 }
 
-template <int NV>
-inline MicroFn<int8_t, int32_t, int32_t> pick_i8_rows(int rows) {
-  switch (rows) {
-    case 1: return micro_i8<1, NV>;
-    case 2: return micro_i8<2, NV>;
-    case 3: return micro_i8<3, NV>;
-    case 4: return micro_i8<4, NV>;
-    case 5: return micro_i8<5, NV>;
-    default: return micro_i8<6, NV>;
-  }
-}
-
-inline MicroFn<int8_t, int32_t, int32_t> pick_i8(int rows, int nv) {
-  switch (nv) {
-    case 1: return pick_i8_rows<1>(rows);
-#if defined(__AVX512F__) || !defined(__AVX__)
-    case 3: return pick_i8_rows<3>(rows);
-    case 4: return pick_i8_rows<4>(rows);
-#endif
-    default: return pick_i8_rows<2>(rows);
-  }
-}
+inline MicroFn<float, float> pick_f32(int rows, int nv) { return pick<float, float>(rows, nv); }
+inline MicroFn<int8_t, int32_t> pick_i8(int rows, int nv) { return pick<int8_t, int32_t>(rows, nv); }
 
 }  // namespace gemm
 }  // namespace cpu
