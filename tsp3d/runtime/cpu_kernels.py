@@ -17,7 +17,9 @@ from typing import Optional
 import torch
 
 from tsp3d.errors import SparseInputError
-from tsp3d.runtime.kernel_status import CAPACITY_EXCEEDED, OK, StatusTexts  # noqa: F401 (re-exported codes)
+from tsp3d.runtime.kernel_library import KernelLibrary, SymbolTable, conv_inputs, library_path, weight_scale_input
+from tsp3d.runtime.kernel_library import ptr as _ptr
+from tsp3d.runtime.kernel_status import CAPACITY_EXCEEDED, OK  # noqa: F401 (re-exported codes)
 
 INT8_PATHS = ("portable", "avx2", "avx512vnni")  # tsp3d::cpu::Int8Path, slowest first
 
@@ -39,10 +41,7 @@ _SIGNATURES = {
     "tsp3d_cpu_append_missing": [_p, _i64, _p, _i64, _i64, _p, _p, _p],
     "tsp3d_cpu_set_num_threads": [_i32],
 }
-
-
-def _ptr(t: Optional[torch.Tensor]):
-    return None if t is None else ctypes.c_void_p(t.data_ptr())
+SYMBOLS = SymbolTable("cpu", "tsp3d_", _SIGNATURES, strings=("tsp3d_cpu_int8_path", "tsp3d_cpu_int8_path_problem"))
 
 
 def _coords(t, name: str) -> torch.Tensor:
@@ -59,20 +58,11 @@ def _tensor(t, name: str, dtypes: tuple, dim: int) -> torch.Tensor:
     return t.detach().cpu().contiguous()
 
 
-class CpuKernels:
+class CpuKernels(KernelLibrary):
     """The kernels of one loaded ``libtsp3d_cpu.so``."""
 
     def __init__(self, path: Path):
-        self.path = Path(path)
-        self.lib = ctypes.CDLL(str(self.path))
-        for name, args in _SIGNATURES.items():
-            fn = getattr(self.lib, name)
-            fn.argtypes = args
-            fn.restype = ctypes.c_int32
-        self.status = StatusTexts(self.lib, "tsp3d_")
-        for name in ("tsp3d_cpu_int8_path", "tsp3d_cpu_int8_path_problem"):
-            getattr(self.lib, name).argtypes = []
-            getattr(self.lib, name).restype = ctypes.c_char_p
+        super().__init__(path, SYMBOLS)
 
     # ------------------------------------------------------------------ plumbing
 
@@ -136,21 +126,10 @@ class CpuKernels:
 
     # ------------------------------------------------------------------ rulebook application
 
-    def _conv_shapes(self, feats, nbr, weight, bias):
-        if weight.shape[0] != nbr.shape[1] or weight.shape[1] != feats.shape[1]:
-            raise SparseInputError(f"weight {list(weight.shape)} does not match feats {list(feats.shape)} and "
-                                   f"nbr {list(nbr.shape)} (expected [K={nbr.shape[1]}, Cin={feats.shape[1]}, Cout])")
-        if bias is not None and list(bias.shape) != [weight.shape[2]]:
-            raise SparseInputError(f"bias must have shape [{weight.shape[2]}], got {list(bias.shape)}")
-
     def sparse_conv(self, feats, nbr, weight, bias=None, activation: int = 0,
                     out: Optional[torch.Tensor] = None) -> torch.Tensor:
         """float32 or float16 (float32 accumulation) by the dtype of ``feats``; ``out`` (optional) is reused."""
-        f = _tensor(feats, "feats", (torch.float32, torch.float16), 2)
-        nb = _tensor(nbr, "nbr", (torch.int32,), 2)
-        w = _tensor(weight, "weight", (f.dtype,), 3)
-        b = None if bias is None else _tensor(bias, "bias", (f.dtype,), 1)
-        self._conv_shapes(f, nb, w, b)
+        f, nb, w, b = conv_inputs(_tensor, feats, nbr, weight, bias)
         shape = (nb.shape[0], w.shape[2])
         if out is None:
             out = torch.empty(shape, dtype=f.dtype)
@@ -164,14 +143,8 @@ class CpuKernels:
         return out
 
     def sparse_conv_int8(self, feats, feats_scale: float, nbr, weight, weight_scale, bias=None, activation: int = 0):
-        f = _tensor(feats, "feats", (torch.int8,), 2)
-        nb = _tensor(nbr, "nbr", (torch.int32,), 2)
-        w = _tensor(weight, "weight", (torch.int8,), 3)
-        ws = _tensor(weight_scale, "weight_scale", (torch.float32,), 1)
-        b = None if bias is None else _tensor(bias, "bias", (torch.float32,), 1)
-        self._conv_shapes(f, nb, w, b)
-        if ws.shape[0] != w.shape[2]:
-            raise SparseInputError(f"weight_scale must have shape [{w.shape[2]}], got {list(ws.shape)}")
+        f, nb, w, b = conv_inputs(_tensor, feats, nbr, weight, bias, int8=True)
+        ws = weight_scale_input(_tensor, weight_scale, w)
         out = torch.empty((nb.shape[0], w.shape[2]), dtype=torch.float32)
         st = self.lib.tsp3d_cpu_sparse_conv_i8(_ptr(f), float(feats_scale), f.shape[0], f.shape[1], _ptr(nb),
                                                nb.shape[0], nb.shape[1], _ptr(w), _ptr(ws), w.shape[2], _ptr(b),
@@ -181,10 +154,7 @@ class CpuKernels:
 
     def sparse_conv_int8_acc(self, feats, nbr, weight) -> torch.Tensor:
         """The exact int32 accumulators of ``sparse_conv_int8`` (before scales, bias and activation)."""
-        f = _tensor(feats, "feats", (torch.int8,), 2)
-        nb = _tensor(nbr, "nbr", (torch.int32,), 2)
-        w = _tensor(weight, "weight", (torch.int8,), 3)
-        self._conv_shapes(f, nb, w, None)
+        f, nb, w, _ = conv_inputs(_tensor, feats, nbr, weight, None, int8=True)
         acc = torch.empty((nb.shape[0], w.shape[2]), dtype=torch.int32)
         st = self.lib.tsp3d_cpu_sparse_conv_i8_acc(_ptr(f), f.shape[0], f.shape[1], _ptr(nb), nb.shape[0],
                                                    nb.shape[1], _ptr(w), w.shape[2], _ptr(acc))
@@ -251,11 +221,7 @@ class CpuKernels:
 @functools.lru_cache(maxsize=None)
 def load(path: Optional[str] = None) -> CpuKernels:
     """The CPU kernels (``TSP3D_PLUGIN_DIR`` or build/plugins/lib; DependencyError when not built)."""
-    if path is None:
-        from tsp3d.utils.libraries import require_library
-
-        path = str(require_library("cpu"))
-    return CpuKernels(Path(path))
+    return CpuKernels(library_path(SYMBOLS, path))
 
 
 # Module-level shortcuts to the default library: cpu_kernels.sparse_conv(...) == load().sparse_conv(...).

@@ -21,7 +21,9 @@ from typing import Optional
 import torch
 
 from tsp3d.errors import DependencyError, SparseInputError
-from tsp3d.runtime.kernel_status import CUDA_ERROR, OK, StatusTexts
+from tsp3d.runtime.kernel_library import KernelLibrary, SymbolTable, conv_inputs, library_path, weight_scale_input
+from tsp3d.runtime.kernel_library import ptr as _ptr
+from tsp3d.runtime.kernel_status import CUDA_ERROR, OK
 
 _i32, _i64, _f32, _p, _size = ctypes.c_int32, ctypes.c_int64, ctypes.c_float, ctypes.c_void_p, ctypes.c_size_t
 _sizep = ctypes.POINTER(ctypes.c_size_t)
@@ -54,10 +56,7 @@ SIGNATURES = {
     "tsp3d_cuda_size_from_count": [_p, _p, _i64, _p, _p],
     "tsp3d_cuda_record_error": [_p, _p, _i32, _p],
 }
-
-
-def _ptr(t: Optional[torch.Tensor]):
-    return None if t is None else ctypes.c_void_p(t.data_ptr())
+SYMBOLS = SymbolTable("cuda", "tsp3d_cuda_", SIGNATURES)
 
 
 def _cuda(t, name: str, dtypes: tuple, dim: int, width: Optional[int] = None) -> torch.Tensor:
@@ -75,17 +74,11 @@ def _coords(t, name: str) -> torch.Tensor:
     return _cuda(t, name, (torch.int32,), 2, 4)
 
 
-class CudaKernels:
+class CudaKernels(KernelLibrary):
     """The kernels of one loaded ``libtsp3d_cuda.so``."""
 
     def __init__(self, path: Path):
-        self.path = Path(path)
-        self.lib = ctypes.CDLL(str(self.path))
-        for name, args in SIGNATURES.items():
-            fn = getattr(self.lib, name)
-            fn.argtypes = args
-            fn.restype = ctypes.c_int32
-        self.status = StatusTexts(self.lib, "tsp3d_cuda_")
+        super().__init__(path, SYMBOLS)
 
     # ------------------------------------------------------------------ plumbing
 
@@ -168,21 +161,9 @@ class CudaKernels:
 
     # ------------------------------------------------------------------ rulebook application
 
-    @staticmethod
-    def _conv_shapes(feats, nbr, weight, bias):
-        if weight.shape[0] != nbr.shape[1] or weight.shape[1] != feats.shape[1]:
-            raise SparseInputError(f"weight {list(weight.shape)} does not match feats {list(feats.shape)} and "
-                                   f"nbr {list(nbr.shape)} (expected [K={nbr.shape[1]}, Cin={feats.shape[1]}, Cout])")
-        if bias is not None and list(bias.shape) != [weight.shape[2]]:
-            raise SparseInputError(f"bias must have shape [{weight.shape[2]}], got {list(bias.shape)}")
-
     def sparse_conv(self, feats, nbr, weight, bias=None, activation: int = 0) -> torch.Tensor:
         """float32 (SIMT) or float16 (tensor cores, float32 accumulation) by the dtype of ``feats``."""
-        f = _cuda(feats, "feats", (torch.float32, torch.float16), 2)
-        nb = _cuda(nbr, "nbr", (torch.int32,), 2)
-        w = _cuda(weight, "weight", (f.dtype,), 3)
-        b = None if bias is None else _cuda(bias, "bias", (f.dtype,), 1)
-        self._conv_shapes(f, nb, w, b)
+        f, nb, w, b = conv_inputs(_cuda, feats, nbr, weight, bias)
         out = torch.empty((nb.shape[0], w.shape[2]), dtype=f.dtype, device="cuda")
         fn = self.lib.tsp3d_cuda_sparse_conv_f32 if f.dtype == torch.float32 else self.lib.tsp3d_cuda_sparse_conv_f16
         ws = self._workspace(self.lib.tsp3d_cuda_sparse_conv_workspace_size, "sparse_conv", nb.shape[0])
@@ -192,14 +173,8 @@ class CudaKernels:
 
     def sparse_conv_int8(self, feats, feats_scale, nbr, weight, weight_scale, bias=None, activation: int = 0):
         """``feats_scale``: a float or a one-element float32 CUDA tensor (a graph tensor in TensorRT)."""
-        f = _cuda(feats, "feats", (torch.int8,), 2)
-        nb = _cuda(nbr, "nbr", (torch.int32,), 2)
-        w = _cuda(weight, "weight", (torch.int8,), 3)
-        ws_ = _cuda(weight_scale, "weight_scale", (torch.float32,), 1)
-        b = None if bias is None else _cuda(bias, "bias", (torch.float32,), 1)
-        self._conv_shapes(f, nb, w, b)
-        if ws_.shape[0] != w.shape[2]:
-            raise SparseInputError(f"weight_scale must have shape [{w.shape[2]}], got {list(ws_.shape)}")
+        f, nb, w, b = conv_inputs(_cuda, feats, nbr, weight, bias, int8=True)
+        ws_ = weight_scale_input(_cuda, weight_scale, w)
         fs = torch.as_tensor(feats_scale, dtype=torch.float32).reshape(1).to("cuda").contiguous()
         out = torch.empty((nb.shape[0], w.shape[2]), dtype=torch.float32, device="cuda")
         ws = self._workspace(self.lib.tsp3d_cuda_sparse_conv_workspace_size, "sparse_conv_int8", nb.shape[0])
@@ -258,8 +233,4 @@ def load(path: Optional[str] = None) -> CudaKernels:
     if not torch.cuda.is_available():
         raise DependencyError("the CUDA kernels need a CUDA device and a CUDA build of torch",
                               hint="run on a GPU machine (scripts/gpu_check.sh)")
-    if path is None:
-        from tsp3d.utils.libraries import require_library
-
-        path = str(require_library("cuda"))
-    return CudaKernels(Path(path))
+    return CudaKernels(library_path(SYMBOLS, path))
