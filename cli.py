@@ -43,9 +43,15 @@ app.add_typer(_groups["data"], name="data")
 
 
 @app.callback()
-def _root(debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors.")) -> None:
+def _root(debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors."),
+          roberta_path: str = typer.Option(None, "--roberta-path", metavar="DIR",
+                                           help="Local roberta-base folder (weights + tokenizer) for every command "
+                                                "that loads the paper's text encoder; or set TSP3D_ROBERTA_PATH.")
+          ) -> None:
     if debug:
         os.environ["TSP3D_DEBUG"] = "1"
+    if roberta_path:
+        os.environ["TSP3D_ROBERTA_PATH"] = roberta_path  # read by tsp3d.text.registry (ROBERTA_ENV)
 
 
 def _missing(name: str, error: Exception):

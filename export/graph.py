@@ -25,7 +25,7 @@ from torch import nn
 from tsp3d.errors import ModelFormatError
 from tsp3d.export.bounds import tighten_capacities
 from tsp3d.export.symbols import interface_renames, rename_symbols
-from tsp3d.model.head import COUNT_NAMES
+from tsp3d.model.head import COUNT_NAMES, PROBE_NAMES, PROBE_SETS
 
 INPUTS = ("points", "text_feats", "text_mask")
 OUTPUTS = ("center", "size", "score", "counts")
@@ -51,13 +51,17 @@ class Graphs:
 
 
 class _FullWithLevels(nn.Module):
-    def __init__(self, model):
-        super().__init__()
-        self.model = model
+    """The traced module: outputs, then the levels, then (``probes``) the head's intermediate values."""
 
-    def forward(self, points, text_feats, text_mask):
+    def __init__(self, model, probes: bool = False):
+        super().__init__()
+        self.model, self.probes = model, probes
+
+    def forward(self, points, text_feats, text_mask, cba_coords=None):
         levels = self.model.encode_scene(points)
-        return (*self.model.ground(*levels, text_feats, text_mask), *levels)
+        seen = {} if self.probes else None
+        out = self.model.ground(*levels, text_feats, text_mask, cba_coords, seen)
+        return (*out, *levels, *([seen[n] for n in PROBE_NAMES] if self.probes else []))
 
 
 def example_inputs(model, n_points: int = 6000, n_tokens: int = 8, seed: int = 0):
@@ -76,13 +80,23 @@ def example_inputs(model, n_points: int = 6000, n_tokens: int = 8, seed: int = 0
     return points, feats, mask
 
 
-def _dynamic_shapes():
+def _dynamic_shapes(cba_input: bool):
     n, tokens = torch.export.Dim("points", min=1), torch.export.Dim("tokens", min=1)
-    return ({0: n}, {1: tokens}, {1: tokens})
+    shapes = ({0: n}, {1: tokens}, {1: tokens})
+    return shapes + (({0: torch.export.Dim("cba", min=1)},) if cba_input else ())
 
 
-def export_graphs(model, example=None) -> Graphs:
-    """Trace ``model`` (a folded, eval-mode ``TSP3D``) and translate it to ONNX (domain ``tsp3d`` v1)."""
+def probe_output(name: str) -> str:
+    """Graph output name of a head probe (``tsp3d.model.head.PROBE_NAMES``)."""
+    return f"probe_{name}"
+
+
+def export_graphs(model, example=None, *, cba_input: bool = False, probes: bool = False) -> Graphs:
+    """Trace ``model`` (a folded, eval-mode ``TSP3D``) and translate it to ONNX (domain ``tsp3d`` v1).
+
+    ``cba_input``: the graph takes ``cba_coords`` int32 [cba, 4] (V1 sites) as the CBA sample instead of our
+    deterministic rule (to reproduce an official evaluation's draw). ``probes``: the head's intermediate sets and
+    logits become extra outputs ``probe_<name>`` (parity and golden-fixture checks)."""
     from tsp3d.export import register_schemas
     from tsp3d.export import exact_int_div, torch_ops
 
@@ -90,7 +104,11 @@ def export_graphs(model, example=None) -> Graphs:
     if model.training:
         raise ModelFormatError("export needs an eval-mode model (dropout and BatchNorm statistics are frozen)")
     example = example if example is not None else example_inputs(model)
-    module = _FullWithLevels(model).eval()
+    if cba_input and len(example) == 3:
+        example = (*example, torch.zeros((8, 4), dtype=torch.int32))  # values do not shape the trace
+    module = _FullWithLevels(model, probes).eval()
+    inputs = list(INPUTS) + (["cba_coords"] if cba_input else [])
+    outputs = list(OUTPUTS + LEVELS) + ([probe_output(n) for n in PROBE_NAMES] if probes else [])
     # Prune calls that pass no capacity get the config's largest one here; tighten_capacities lowers it below.
     prune_bound = max(dataclasses.astuple(model.cfg.capacities))
     table = {**torch_ops.translation_table(prune_bound), **exact_int_div.translation_table()}
@@ -100,10 +118,10 @@ def export_graphs(model, example=None) -> Graphs:
     try:
         with torch.no_grad(), warnings.catch_warnings(), contextlib.redirect_stdout(chatter):
             warnings.simplefilter("ignore")
-            ep = torch.export.export(module, example, dynamic_shapes=_dynamic_shapes())
+            ep = torch.export.export(module, example, dynamic_shapes=_dynamic_shapes(cba_input))
             program = torch.onnx.export(ep, example, dynamo=True, custom_translation_table=table,
-                                        optimize=True, opset_version=ONNX_OPSET, input_names=list(INPUTS),
-                                        output_names=list(OUTPUTS + LEVELS), verbose=False)
+                                        optimize=True, opset_version=ONNX_OPSET, input_names=inputs,
+                                        output_names=outputs, verbose=False)
     except Exception as e:
         from tsp3d.errors import Tsp3dError
 
@@ -140,6 +158,10 @@ def _name_dims(proto, cfg) -> None:
             "center": [3], "size": [3], "score": [], "counts": [len(COUNT_NAMES)]}
     for i in (1, 2, 3):
         dims[f"v{i}_coords"], dims[f"v{i}_feats"] = [f"v{i}", 4], [f"v{i}", c]
+    dims["cba_coords"] = ["cba", 4]
+    for name in PROBE_NAMES:  # sets [M, 4], logits [M], top1 [1]
+        dims[probe_output(name)] = [1] if name == "top1" else [f"{name}_n", 4] if name in PROBE_SETS else \
+            [f"{name}_n"]
     renames = interface_renames(proto, dims)
     for vi in list(proto.graph.input) + list(proto.graph.output):
         want = dims.get(vi.name)

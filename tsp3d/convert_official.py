@@ -101,12 +101,53 @@ def map_state(official: dict[str, torch.Tensor], ours: dict[str, torch.Tensor]):
     return state, report
 
 
+ENCODER_OF_DIM = {768: "roberta-base", 384: "minilm"}  # text projector input -> the encoder that feeds it
+
+
+def official_config(text_dim: int = 768, voxel_size: float = 0.01):
+    """The configuration of an official checkpoint: ``base`` (the official topology, none of our training-only
+    or optional additions) with the text encoder its projector implies."""
+    from tsp3d.model import load_config
+
+    return load_config("base").replace(name="official", text_encoder=ENCODER_OF_DIM[text_dim], text_dim=text_dim,
+                                       voxel_size=voxel_size)
+
+
+def to_official_state(model) -> dict[str, torch.Tensor]:
+    """The inverse of ``map_state``: a tsp3d ``TSP3D`` as the official state dict (``module.`` prefix included).
+
+    Lets our weights run in the official code (and the golden fixtures build an official-layout checkpoint from a
+    seeded recipe without the official code). Per module kind: ``SparseBatchNorm`` tensors gain ME's ``.bn``;
+    stride-1 k1 sparse kernels drop their offset axis; sparse-conv biases become ``(1, Cout)``.
+    """
+    from tsp3d.sparse.nn import SparseBatchNorm, SparseConv3d, _KernelLayer
+
+    saved = set(model.state_dict())  # persistent tensors only (no rgb_mean buffer)
+    out: dict[str, torch.Tensor] = {}
+    for prefix, module in model.named_modules():
+        local = list(module.named_parameters(recurse=False)) + list(module.named_buffers(recurse=False))
+        for name, t in local:
+            key = f"{prefix}.{name}" if prefix else name
+            if key not in saved:
+                continue
+            t = t.detach().clone()
+            if isinstance(module, SparseBatchNorm):
+                key = f"{prefix}.bn.{name}"
+            elif isinstance(module, SparseConv3d) and name == "kernel" and module.kernel_size == 1 \
+                    and module.stride == 1:
+                t = t[0]
+            elif isinstance(module, _KernelLayer) and name == "bias":
+                t = t.reshape(1, -1)
+            out["module." + key] = t
+    return out
+
+
 def convert_official(src, out, allow_missing: bool = False, force: bool = False, config=None) -> ConversionReport:
     """Read ``src`` safely, map it, and write a tsp3d checkpoint to ``out``. Returns the coverage report.
 
     ``config`` defaults to ``base`` with the text encoder the checkpoint's projector implies (768 -> roberta-base).
     """
-    from tsp3d.model import TSP3D, load_config
+    from tsp3d.model import TSP3D
 
     src = Path(src)
     state, info = _official_state(read_untrusted(src, allowed_globals=[argparse.Namespace]), src)
@@ -115,11 +156,9 @@ def convert_official(src, out, allow_missing: bool = False, force: bool = False,
         if proj is None or proj.dim() != 2:
             raise CheckpointError(f"{src} has no text_projector.0.weight: not a TSP3D checkpoint")
         text_dim = int(proj.shape[1])
-        encoder = "roberta-base" if text_dim == 768 else "minilm" if text_dim == 384 else None
-        if encoder is None:
+        if text_dim not in ENCODER_OF_DIM:
             raise CheckpointError(f"{src}: text projector input {text_dim} matches no known text encoder")
-        config = load_config("base").replace(name="official", text_encoder=encoder, text_dim=text_dim,
-                                             voxel_size=float(info["config"].get("voxel_size", 0.01)))
+        config = official_config(text_dim, float(info["config"].get("voxel_size", 0.01)))
     model = TSP3D(config)
     ours = model.state_dict()
     mapped, report = map_state(state, ours)
