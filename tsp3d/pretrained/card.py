@@ -27,8 +27,10 @@ def _accuracy_table(record: dict) -> list[str]:
 def render_card(record: dict) -> str:
     name, t, code, opts = record["name"], record["training"], record.get("code") or {}, record.get("options") or {}
     curve, sub, bench = record.get("curve") or {}, record["subset"], record["benchmark"]
+    src = record.get("published_from") or {}
     commit = code.get("commit") or "unknown"
-    dirty = " (with uncommitted changes to tracked files)" if code.get("dirty") else ""
+    dirty = (" (the shared checkout also had uncommitted changes to tracked files when training started)"
+             if code.get("dirty") else "")
     verdicts = ", ".join(f"{k} {bench['values'][k]:.3f} (target {v}: {bench['verdict'][k]})"
                          for k, v in (bench.get("targets") or {}).items())
     lines = [
@@ -50,8 +52,9 @@ def render_card(record: dict) -> str:
         "tsp3d/configs/tiny.json, saved in the weights' metadata)",
         f"- weights: `{name}.safetensors`, state hash `{record['state_hash'][:16]}...`", "",
         "## Accuracy on the full validation split", "", *_accuracy_table(record), "",
-        f"Right class (the box matches an object of the target's class) {_pct(curve.get('right_class'))}; the target "
-        f"among those {_pct(curve.get('target_in_right_class'))}; distinct objects matched per scene "
+        f"Right class (the predicted box's centre designates an object of the target's class, "
+        f"`evaluation.picked_object`) {_pct(curve.get('right_class'))}; the target among those "
+        f"{_pct(curve.get('target_in_right_class'))}; distinct objects picked per scene "
         f"{curve.get('objects_per_scene', 0):.2f} for {curve.get('targets_per_scene', 0):.2f} distinct targets.",
         "", f"Targets (issue 12): {verdicts}.", "",
         "## Check in CI", "",
@@ -62,8 +65,10 @@ def render_card(record: dict) -> str:
         "## Reproduce", "",
         f"Check out commit `{commit}`, run `bash scripts/setup.sh`, then `{bench.get('command')}` (the budget counts the "
         "training process's CPU time, so a loaded machine takes longer but trains the same number of steps give or "
-        "take the per-step cost), then `python -m tsp3d.pretrained.publish --checkpoint runs/reference/last.pt "
-        f"--result docs/bench/accuracy_reference.json --name {name} --force`. Training randomness is seeded, but the "
+        "take the per-step cost), then `python -m tsp3d.pretrained.publish --checkpoint "
+        f"{src.get('checkpoint', 'runs/reference/last.pt')} --result "
+        f"{src.get('result', 'docs/bench/accuracy_reference.json')} --name {name} --force`. Training randomness is "
+        "seeded, but the "
         "number of steps a CPU budget buys varies with the machine, so a rerun lands near, not exactly on, these "
         "numbers.", "",
     ]

@@ -76,11 +76,19 @@ def publish(checkpoint: Path, result: Path, name: str, out_dir: Path = PRETRAINE
               "benchmark": {k: bench.get(k) for k in ("command", "profile", "targets", "values", "verdict")},
               "accuracy": bench["results"]["model"], "curve": bench["results"].get("curve"),
               "baselines": bench["results"]["baselines"], "training": bench["results"]["training"],
-              "subset": subset_hits(checkpoint)}
+              "subset": subset_hits(checkpoint),
+              "published_from": {"checkpoint": _relative(checkpoint), "result": _relative(result)}}
     save_weights(paths["safetensors"], ckpt, meta={"pretrained": name}, force=force)
     write_json(paths["json"], record, force=force)
     write_text(paths["md"], render_card(record), force=force)
     return record
+
+
+def _relative(path) -> str:
+    """``path`` relative to the repository when it lies inside it (the card's commands run from there)."""
+    repo = PRETRAINED_DIR.parents[1]
+    p = Path(path).resolve()
+    return str(p.relative_to(repo)) if p.is_relative_to(repo) else str(path)
 
 
 def main(argv: list[str] | None = None) -> int:
