@@ -4,7 +4,7 @@
   voxel, which is a different set, not a numeric error). The sets: the backbone levels V1/V2/V3 and, in the head,
   the voxels kept by TGP at 64 and 32 voxels, the upsampled sets, and the final set after CBA; plus the site of
   the top-1 voxel (the same voxel won, whatever the rounding of its box).
-* Float outputs go through Polygraphy's ``Comparator`` (``CompareFunc.simple``: max/mean abs and rel error;
+* Float outputs go through Polygraphy's ``Comparator`` (``SimpleCompareFunc``: max/mean abs and rel error;
   ``CosineSimilarityCompareFunc``), wrapped in ``RunResults``; only iterations whose shapes agree are compared.
 * ``scaled_rel``: ``max |a - b| / max |b|`` per output, the relative error at the output's own scale (the
   element-wise relative error of Polygraphy explodes on values near 0).
@@ -59,32 +59,18 @@ def _trace(sets: list, top1_index) -> HeadTrace:
 
 
 def record_torch_head(model, levels, text_feats, text_mask):
-    """Run ``model.ground`` while recording its voxel sets and top-1 index -> (outputs, HeadTrace)."""
+    """Run ``model.ground`` while recording its voxel sets and top-1 index (the head's probes) -> (outputs,
+    HeadTrace)."""
     import torch
-    from torch.utils._python_dispatch import TorchDispatchMode
 
-    class Recorder(TorchDispatchMode):
-        def __init__(self):
-            super().__init__()
-            self.sets: list[np.ndarray] = []
-            self.top1 = None
+    probes: dict = {}
+    with torch.no_grad():
+        out = model.ground(*levels, text_feats, text_mask, None, probes)
+    return out, _trace([probes[name].cpu().numpy() for name in HEAD_SETS], probes["top1"].cpu().numpy())
 
-        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-            out = func(*args, **(kwargs or {}))
-            if func.name() == "tsp3d::coords_up":
-                self.sets += [args[0].cpu().numpy(), out.cpu().numpy()]
-            elif func.name() == "tsp3d::append_missing":
-                self.sets.append(out[0].cpu().numpy())
-            elif func.name() == "aten::argmax":
-                self.top1 = out.cpu().numpy()
-            return out
 
-    with torch.no_grad(), Recorder() as rec:
-        out = model.ground(*levels, text_feats, text_mask)
-    if len(rec.sets) != len(HEAD_SETS) or rec.top1 is None:
-        raise RuntimeError(f"expected {len(HEAD_SETS)} voxel sets and an argmax from the head, recorded "
-                           f"{len(rec.sets)} sets")
-    return out, _trace(rec.sets, rec.top1)
+def _axis(node) -> int:
+    return next((a.i for a in node.attribute if a.name == "axis"), 0)
 
 
 def head_with_trace_outputs(head_proto):
@@ -96,12 +82,14 @@ def head_with_trace_outputs(head_proto):
     nodes = proto.graph.node
     ups = [n for n in nodes if n.domain == "tsp3d" and n.op_type == "CoordsUp"]
     appends = [n for n in nodes if n.domain == "tsp3d" and n.op_type == "AppendMissing"]
-    argmax = [n for n in nodes if n.op_type == "ArgMax"]
-    if len(ups) != 2 or len(appends) != 1 or len(argmax) != 1:
+    # The top-1 row is the index the decoder gathers the winning voxel's site with (tsp3d.model.top1 spells the
+    # rule out with plain ops, so there is no single ArgMax node to read).
+    final = appends[0].output[0] if len(appends) == 1 else None
+    picks = [n for n in nodes if n.op_type == "Gather" and n.input[0] == final and _axis(n) == 0]
+    if len(ups) != 2 or len(appends) != 1 or len(picks) != 1:
         raise RuntimeError(f"unexpected head graph: {len(ups)} CoordsUp, {len(appends)} AppendMissing, "
-                           f"{len(argmax)} ArgMax nodes")
-    names = [ups[0].input[0], ups[0].output[0], ups[1].input[0], ups[1].output[0], appends[0].output[0],
-             argmax[0].output[0]]
+                           f"{len(picks)} Gather nodes reading the final voxel sites")
+    names = [ups[0].input[0], ups[0].output[0], ups[1].input[0], ups[1].output[0], final, picks[0].input[1]]
     types = [onnx.TensorProto.INT32] * 5 + [onnx.TensorProto.INT64]
     present = {o.name for o in proto.graph.output}
     for name, elem in zip(names, types):
@@ -152,7 +140,7 @@ class OutputLog:
 
     def compare(self) -> dict:
         """``{output: {max_abs, max_rel, mean_abs, scaled_rel, min_cosine, iterations, skipped}}``."""
-        from polygraphy.comparator import CompareFunc, Comparator, IterationResult, RunResults
+        from polygraphy.comparator import Comparator, IterationResult, RunResults, SimpleCompareFunc
         from polygraphy.comparator.compare import CosineSimilarityCompareFunc
         from polygraphy.logger import G_LOGGER
 
@@ -164,7 +152,7 @@ class OutputLog:
         ])
         old = G_LOGGER.module_severity
         G_LOGGER.module_severity = G_LOGGER.CRITICAL  # the report says it all; no per-output log lines
-        funcs = [CompareFunc.simple(check_error_stat="max", atol=float("inf"), rtol=float("inf")),
+        funcs = [SimpleCompareFunc(check_error_stat="max", atol=float("inf"), rtol=float("inf")),
                  CosineSimilarityCompareFunc(-1.0)]
         try:
             simple, cosine = [_iterations(Comparator.compare_accuracy(results, compare_func=f)) for f in funcs]
