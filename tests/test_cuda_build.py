@@ -170,3 +170,23 @@ def test_cuda_library_without_a_gpu(build):
         k.voxelize(torch.zeros((4, 3)), 0.1)
     with pytest.raises(SparseInputError, match=r"coords must be a \[N, 4\] tensor"):
         k.coords_down(torch.zeros((4, 3), dtype=torch.int32), 1)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the no-GPU behaviour")
+def test_cuda_int8_conv_refuses_an_inexact_reduction_on_the_host(build):
+    """tsp3d_cuda_sparse_conv_i8 refuses K * Cin > 131071 (tsp3d/int8_math.h, as the CPU kernels do) before it
+    touches the device: kInvalidArgument. At the bound the host checks pass and the first device call fails here
+    (no GPU): kCudaError. Every buffer is one host block the launcher never reads on the host."""
+    from tsp3d.runtime import cuda_kernels, kernel_status
+
+    k = cuda_kernels.CudaKernels(_lib(build, "libtsp3d_cuda.so"))
+    block = ctypes.create_string_buffer(4096)
+    p = ctypes.cast(block, ctypes.c_void_p)
+
+    def launch(kvol: int, cin: int) -> int:
+        return k.lib.tsp3d_cuda_sparse_conv_i8(p, p, 1, cin, p, 1, kvol, p, p, 4, None, 0, p, p, p, 4096, None)
+
+    assert k.status.name(launch(8, 16384)) == "invalid argument"  # 131072
+    assert k.status.name(launch(1, 131072)) == "invalid argument"
+    assert launch(1, 131071) == kernel_status.CUDA_ERROR
+    assert launch(27, 4854) == kernel_status.CUDA_ERROR  # 131058

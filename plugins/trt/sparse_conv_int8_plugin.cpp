@@ -7,10 +7,18 @@
 #include "plugin_base.h"
 #include "plugin_creator.h"
 #include "tsp3d/c_api_cuda.h"
+#include "tsp3d/int8_math.h"
 
 namespace tsp3d {
 namespace trt {
 namespace {
+
+// A reduction K * Cin whose int32 sums could overflow is refused - at build time when the weight's extents are
+// constants, else at enqueue - with the status the kernels return for it (tsp3d/int8_math.h, docs/opset.md).
+void expect_exact_sums(int64_t k, int64_t cin) {
+  TSP3D_VALIDATE(int8_reduction_fits(k, cin),
+                 status_message(code(Status::kInvalidArgument), int8_reduction_problem(k, cin)));
+}
 
 class SparseConvInt8Plugin final : public ConvPlugin<SparseConvInt8Plugin> {
  public:
@@ -38,11 +46,16 @@ class SparseConvInt8Plugin final : public ConvPlugin<SparseConvInt8Plugin> {
       expect_extent(in[kWeightScale], 0, in[kWeight].d[2]->getConstantValue(), "weight_scale [Cout]");
     }
     conv_output(in, nb_in, out);
+    const DimsExprs& w = in[kWeight];
+    if (w.d[0]->isConstant() && w.d[1]->isConstant()) {
+      expect_exact_sums(w.d[0]->getConstantValue(), w.d[1]->getConstantValue());
+    }
   }
 
   bool run(const PluginTensorDesc* in, const PluginTensorDesc*, const void* const* inputs, void* const* outputs,
            const Workspace& ws, cudaStream_t stream) override {
     const ConvSizes z = sizes(in);
+    expect_exact_sums(z.k, z.cin);
     TSP3D_VALIDATE(volume(in[kFeatsScale].dims) == 1, "feats_scale must hold one value");
     TSP3D_VALIDATE(in[kWeightScale].dims.nbDims == 1 && in[kWeightScale].dims.d[0] == z.cout,
                    "weight_scale must have shape [" << z.cout << "]");

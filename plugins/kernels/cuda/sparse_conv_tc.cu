@@ -9,6 +9,7 @@
 
 #include "rulebook_common.cuh"
 #include "tsp3d/c_api_cuda.h"
+#include "tsp3d/int8_math.h"
 
 namespace tsp3d {
 namespace cuda {
@@ -46,15 +47,14 @@ struct EpilogueF16 {
   }
 };
 
-struct EpilogueI8 {
+struct EpilogueI8 {  // the math is tsp3d/int8_math.h, as on the CPU
   const float* feats_scale;
   const float* weight_scale;
   const float* bias;
   float* out;
   int32_t activation;
   __device__ void operator()(int64_t o, int64_t c, int64_t cout, int acc) const {
-    const float scaled = (*feats_scale * weight_scale[c]) * static_cast<float>(acc);
-    out[o * cout + c] = activate(bias != nullptr ? bias[c] + scaled : scaled, activation);
+    out[o * cout + c] = int8_output(acc, int8_channel_scale(*feats_scale, weight_scale[c]), bias, c, activation);
   }
 };
 
@@ -152,9 +152,8 @@ extern "C" int32_t tsp3d_cuda_sparse_conv_i8(const int8_t* feats, const float* f
                                              const int8_t* weight, const float* weight_scale, int64_t cout,
                                              const float* bias, int32_t activation, float* out, int32_t* status_out,
                                              void* workspace, size_t workspace_bytes, cudaStream_t stream) {
-  if (feats_scale == nullptr || weight_scale == nullptr) return invalid();
-  // Exact int32 sums need |acc| <= k * cin * 128 * 128 < 2^31.
-  if (k * cin > (int64_t{1} << 31) / (128 * 128)) return invalid();
+  // Exact int32 sums: a larger reduction is refused, as on the CPU (tsp3d/int8_math.h, docs/opset.md).
+  if (feats_scale == nullptr || weight_scale == nullptr || !int8_reduction_fits(k, cin)) return invalid();
   const EpilogueI8 epilogue{feats_scale, weight_scale, bias, out, activation};
   return conv_tc_impl(reinterpret_cast<const signed char*>(feats), n_in, cin, nbr, n_out, k,
                       reinterpret_cast<const signed char*>(weight), cout, out, activation, epilogue, status_out,

@@ -245,6 +245,29 @@ void test_conv_shapes() {
   CHECK_EQ(m.dims(0), std::string("[M,64]"));
 }
 
+// SparseConvInt8 refuses K * Cin > 131071 (tsp3d/int8_math.h) at build time when the weight's extents are
+// constants; a symbolic Cin is left to enqueue (sync_test.cpp).
+void test_int8_reduction_bound() {
+  Plugin int8 = make("SparseConvInt8");
+  auto shapes_for = [&](Shapes& s, int64_t k, const nvinfer1::IDimensionExpr* cin) {
+    s.add({s.b.symbol("N"), cin});
+    s.add({});
+    s.add({s.b.symbol("M"), s.b.value(k)});
+    s.add({s.b.value(k), cin, s.b.value(4)});
+    s.add({s.b.value(4)});
+    return s.run(int8.get());
+  };
+  Shapes at_bound;  // 1 * 131071: |acc| <= 131071 * 128 * 128 < 2^31
+  CHECK_EQ(shapes_for(at_bound, 1, at_bound.b.value(131071)), 0);
+  Shapes over;  // 8 * 16384 = 131072
+  logs().clear();
+  CHECK_EQ(shapes_for(over, 8, over.b.value(16384)), -1);
+  CHECK(logs().error_has({"SparseConvInt8 node 'node_0'", "getOutputShapes", "invalid argument",
+                          "K * Cin = 131072 is over 131071: the int32 accumulation could overflow"}));
+  Shapes symbolic;
+  CHECK_EQ(shapes_for(symbolic, 8, symbolic.b.symbol("C")), 0);
+}
+
 // supportsFormatCombination over explicit type lists (inputs then outputs).
 bool supported(nvinfer1::IPluginV3* p, std::vector<DataType> types, int32_t nb_in, int32_t pos,
                nvinfer1::TensorFormat format = nvinfer1::TensorFormat::kLINEAR) {
@@ -312,5 +335,6 @@ void tsp3d_test::add_shape_and_format_tests(std::vector<std::pair<const char*, v
                              {"tight_bounds_and_opt_hint", test_tight_bounds_and_opt_hint},
                              {"table_and_prune_shapes", test_table_and_prune_shapes},
                              {"conv_shapes", test_conv_shapes},
+                             {"int8_reduction_bound", test_int8_reduction_bound},
                              {"formats_and_types", test_formats_and_types}});
 }

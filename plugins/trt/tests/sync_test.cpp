@@ -74,9 +74,8 @@ Plugin attached(const std::string& op, const char* node, const void* context) {
   return Plugin(runtime(built.get())->attachToContext(ctx));
 }
 
-// onShapeChange + one enqueue on host buffers; returns enqueue's result.
-int32_t run_once(nvinfer1::IPluginV3* p, const std::string& op) {
-  Io io = io_of(op);
+// onShapeChange + one enqueue on host buffers of the shapes `io`; returns enqueue's result.
+int32_t run_io(nvinfer1::IPluginV3* p, Io io) {
   static std::vector<char> memory(1 << 16);
   std::vector<const void*> ins(io.in.size(), memory.data());
   std::vector<void*> outs(io.out.size(), memory.data());
@@ -88,6 +87,8 @@ int32_t run_once(nvinfer1::IPluginV3* p, const std::string& op) {
   }
   return rt->enqueue(io.in.data(), io.out.data(), ins.data(), outs.data(), workspace.data(), nullptr);
 }
+
+int32_t run_once(nvinfer1::IPluginV3* p, const std::string& op) { return run_io(p, io_of(op)); }
 
 const char* const kOps[] = {"Voxelize", "CoordsDown", "CoordsUp", "KernelMap", "SparseConv", "SparseConvInt8",
                             "SparseMaxPool", "Lookup", "Prune", "AppendMissing"};
@@ -148,6 +149,25 @@ void test_take_error_reads_failures_after_the_last_size_op() {
   CHECK_EQ(tsp3d_trt_take_error(message, sizeof(message)), 0);
 }
 
+// SparseConvInt8 with K * Cin over 131071 (tsp3d/int8_math.h): enqueue refuses before any launch, with the status
+// name of the shared table and the bound; at the bound it launches.
+void test_int8_reduction_refused_before_launch() {
+  Plugin conv = attached("SparseConvInt8", "q_conv", &kContextA);
+  auto enqueue_with = [&](int64_t k, int64_t cin) {
+    Io io;
+    io.i(B, {10, cin}).i(F, {}).i(I, {10, k}).i(B, {k, cin, 4}).i(F, {4}).i(F, {4}).o(F, {10, 4});
+    return run_io(conv.get(), io);
+  };
+  g_finder.logger.clear();
+  const int64_t before = fake().launches;
+  CHECK_EQ(enqueue_with(8, 16384), -1);  // 131072
+  CHECK_EQ(fake().launches, before);
+  CHECK(g_finder.logger.error_has({"SparseConvInt8 node 'q_conv'", "enqueue", "invalid argument",
+                                   "K * Cin = 131072 is over 131071: the int32 accumulation could overflow"}));
+  CHECK_EQ(enqueue_with(1, 131071), 0);
+  CHECK_EQ(fake().launches, before + 1);
+}
+
 void test_contexts_keep_their_own_record() {
   fake().fail = {{"Lookup", static_cast<int32_t>(tsp3d::Status::kDuplicateCoord)}};
   Plugin lookup_a = attached("Lookup", "lookup_a", &kContextA);
@@ -171,6 +191,7 @@ int main() {
       {"own_failure_keeps_its_detail", test_own_failure_keeps_its_detail},
       {"take_error_reads_failures_after_the_last_size_op", test_take_error_reads_failures_after_the_last_size_op},
       {"contexts_keep_their_own_record", test_contexts_keep_their_own_record},
+      {"int8_reduction_refused_before_launch", test_int8_reduction_refused_before_launch},
   };
   for (const auto& t : tests) {
     current_test() = t.first;

@@ -1,8 +1,11 @@
 // The arithmetic of SparseConvInt8 (docs/opset.md), shared by the CPU and CUDA kernels: the bound that keeps the
-// int32 accumulation exact, and the float epilogue act(bias + (feats_scale * weight_scale[c]) * acc).
+// int32 accumulation exact (and the words every glue refuses a larger reduction with), and the float epilogue
+// act(bias + (feats_scale * weight_scale[c]) * acc).
 #pragma once
 
 #include <stdint.h>
+
+#include <string>
 
 #include "tsp3d/point_math.h"
 
@@ -18,6 +21,16 @@ constexpr int64_t kInt8MaxReduction = 131071;
 
 TSP3D_HD bool int8_reduction_fits(int64_t k, int64_t cin) {
   return k > 0 && cin > 0 && k <= kInt8MaxReduction && cin <= kInt8MaxReduction / k;
+}
+
+// Why int8_reduction_fits(k, cin) is false: the detail the ONNX Runtime op and the TensorRT plugin put after the
+// kInvalidArgument status (host only).
+inline std::string int8_reduction_problem(int64_t k, int64_t cin) {
+  if (k < 1 || cin < 1) {
+    return "K and Cin must be >= 1, got K = " + std::to_string(k) + ", Cin = " + std::to_string(cin);
+  }
+  return "K * Cin = " + std::to_string(k * cin) + " is over " + std::to_string(kInt8MaxReduction) +
+         ": the int32 accumulation could overflow";
 }
 
 // The per-channel factor of the epilogue; computed once per channel, in this order, on every path.

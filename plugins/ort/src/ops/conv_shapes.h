@@ -1,13 +1,20 @@
-// Shape checks shared by SparseConv and SparseConvInt8: feats [N, Cin], nbr [M, K], weight [K, Cin, Cout],
-// bias [Cout] (optional).
+// What SparseConv and SparseConvInt8 share: the attribute 'activation', and the shape checks of feats [N, Cin],
+// nbr [M, K], weight [K, Cin, Cout], bias [Cout] (optional).
 #pragma once
 
 #include <climits>
 
 #include "../op_glue.h"
+#include "tsp3d/point_math.h"
 
 namespace tsp3d {
 namespace ort {
+
+// 'activation': 0 none (the default), 1 ReLU.
+inline int32_t activation_attr(const KernelSetup& s) {
+  const int64_t none = kActNone;
+  return static_cast<int32_t>(attr_int(s, "activation", &none, kActNone, kActRelu));
+}
 
 struct ConvShapes {
   int64_t n_in, cin, n_out, k, cout;

@@ -4,7 +4,6 @@
 #include "../ops.h"
 #include "conv_shapes.h"
 #include "tsp3d/int8_math.h"
-#include "tsp3d/point_math.h"
 
 namespace tsp3d {
 namespace ort {
@@ -12,9 +11,7 @@ namespace {
 
 class SparseConvInt8Kernel : public KernelBase {
  public:
-  explicit SparseConvInt8Kernel(const KernelSetup& s) : KernelBase(s) {
-    const int64_t zero = 0;
-    activation_ = static_cast<int32_t>(attr_int(s, "activation", &zero, kActNone, kActRelu));
+  explicit SparseConvInt8Kernel(const KernelSetup& s) : KernelBase(s), activation_(activation_attr(s)) {
     int is_constant = 0;
     const OrtValue* w = nullptr;
     OrtStatus* st = Ort::GetApi().KernelInfoGetConstantInput_tensor(s.info, 3, &is_constant, &w);
@@ -57,10 +54,7 @@ class SparseConvInt8Kernel : public KernelBase {
     if (problem != nullptr) {
       fail(ORT_INVALID_ARGUMENT, std::string(problem) + " (unset it or name a path this CPU has)");
     }
-    if (!int8_reduction_fits(s.k, s.cin)) {
-      fail(ORT_INVALID_ARGUMENT, "K * Cin = " + std::to_string(s.k * s.cin) + " is over " +
-                                     std::to_string(kInt8MaxReduction) + ": the int32 accumulation could overflow");
-    }
+    if (!int8_reduction_fits(s.k, s.cin)) fail(ORT_INVALID_ARGUMENT, int8_reduction_problem(s.k, s.cin));
     auto* out = static_cast<float*>(output(ctx, 0, {s.n_out, s.cout}));
     cpu::Diag d;
     Status st;

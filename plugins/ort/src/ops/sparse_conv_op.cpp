@@ -2,7 +2,6 @@
 #include "../op_glue.h"
 #include "../ops.h"
 #include "conv_shapes.h"
-#include "tsp3d/point_math.h"
 
 namespace tsp3d {
 namespace ort {
@@ -10,10 +9,7 @@ namespace {
 
 class SparseConvKernel : public KernelBase {
  public:
-  explicit SparseConvKernel(const KernelSetup& s) : KernelBase(s) {
-    const int64_t zero = 0;
-    activation_ = static_cast<int32_t>(attr_int(s, "activation", &zero, kActNone, kActRelu));
-  }
+  explicit SparseConvKernel(const KernelSetup& s) : KernelBase(s), activation_(activation_attr(s)) {}
 
  protected:
   void compute(OrtKernelContext* ctx) override {
