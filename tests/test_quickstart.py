@@ -39,14 +39,19 @@ def test_every_step_produces_its_output(first_run):
     assert {p["precision"] for p in summary["parity"].values()} == {"fp32", "fp16"}
     assert summary["tensorrt"]["status"] in ("skipped", "available")
     assert "Acc@0.25" in proc.stdout and "onnxruntime-fp32" in proc.stdout
+    rows = summary["accuracy"]["rows"]  # the trained model next to the pretrained one and the two baselines
+    assert list(rows) == ["trained (this run)", "pretrained tiny-synrefer", "baseline: random", "baseline: class-only"]
+    assert summary["accuracy"]["sentences"] >= 2 and "class-only" in proc.stdout
+    assert all(0 <= r["overall"]["acc@0.25"] <= 1 for r in rows.values())
 
 
 def test_a_second_run_reuses_data_training_and_export(first_run):
     out, _ = first_run
-    stamps = {rel: (out / rel).stat().st_mtime_ns for rel in ("data/meta.json", "run/last.pt", "bundle/model.onnx")}
+    stamps = {rel: (out / rel).stat().st_mtime_ns for rel in ("data/meta.json", "run/last.pt", "bundle/model.onnx",
+                                                               "accuracy.json")}
     proc = _run(out)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert proc.stdout.count("reusing") == 3
+    assert proc.stdout.count("reusing") == 4
     assert stamps == {rel: (out / rel).stat().st_mtime_ns for rel in stamps}
 
 

@@ -1,15 +1,17 @@
 """``tsp3d quickstart``: the whole CPU pipeline on the synthetic default, in one directory.
 
 Steps (each reused when its output already exists in the directory, so a second run is quick and an interrupted
-one continues): generate a small synthetic set -> train ``tiny`` under a time budget -> export the FP32 + FP16
-bundle -> validate ONNX Runtime against PyTorch -> time every runtime -> (TensorRT engine, where TensorRT and a GPU
-exist) -> ``summary.json`` and a printed table.
+one continues): generate a small synthetic set -> train ``tiny`` under a time budget (the recipe of
+tsp3d/train/recipes.py) -> its accuracy on every validation sentence next to the pretrained reference model's and
+the random / class-only baselines -> export the FP32 + FP16 bundle -> validate ONNX Runtime against PyTorch -> time
+every runtime -> (TensorRT engine, where TensorRT and a GPU exist) -> ``summary.json`` and printed tables.
 
 Layout of ``out``::
 
     data/            synthetic dataset (tsp3d data format)
     run/             training run (last.pt, best.pt, logs); run/quickstart.json marks it finished
     bundle/          export bundle (model*.onnx, backbone/head, text encoder, manifest.json)
+    accuracy.json    Acc@0.25/0.5 of the trained model, the reference model and the baselines on the val split
     validate.json    parity report (+ validate.md)
     latency.json     per-runtime latency
     summary.json     what the table shows
@@ -35,6 +37,7 @@ class QuickstartOptions:
     val_scenes: int = 50
     points: int = 20_000  # per generated scene; the tiny config subsamples to its max_points anyway
     minutes: float = 8.0  # training time budget
+    budget_clock: str = "wall"  # "wall" (minutes on the clock) or "process" (CPU-minutes of training)
     max_steps: int = 0  # 0 = until the time budget ends (tests use a few steps)
     bench_scenes: int = 5
     seed: int = 0
@@ -47,6 +50,8 @@ class QuickstartOptions:
                 raise InputFileError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.minutes <= 0 and self.max_steps <= 0:
             raise InputFileError("give a positive training time budget (minutes) or max_steps")
+        if self.budget_clock not in ("wall", "process"):
+            raise InputFileError(f"budget_clock must be wall or process, got {self.budget_clock!r}")
         if self.max_steps < 0 or self.threads < 0:
             raise InputFileError("max_steps and threads must be >= 0")
 
@@ -75,9 +80,11 @@ def _train(opts: QuickstartOptions, root: Path, data: Path, say) -> tuple[Path, 
         say(f"train: reusing {run} ({info['step']} steps)")
         return Path(info["checkpoint"]), info
     resume = (run / "last.pt").is_file() and not opts.force
-    topts = TrainOptions(config="tiny", data=str(data), out=str(run), time_budget_min=opts.minutes,
-                         max_steps=opts.max_steps, seed=opts.seed, threads=opts.threads, val_samples=0,
-                         text_cache=str(root / "text_cache"))
+    from tsp3d.train.recipes import TINY_CPU
+
+    topts = TrainOptions(**{**TINY_CPU, "budget_clock": opts.budget_clock}, data=str(data), out=str(run),
+                         time_budget_min=opts.minutes, max_steps=opts.max_steps, seed=opts.seed,
+                         threads=opts.threads, val_every=0, text_cache=str(root / "text_cache"))
     say(f"train: tiny for {opts.minutes:g} min" + (f" or {opts.max_steps} steps" if opts.max_steps else "")
         + (" (resuming)" if resume else ""))
     t0 = time.perf_counter()
@@ -90,6 +97,66 @@ def _train(opts: QuickstartOptions, root: Path, data: Path, say) -> tuple[Path, 
 
     write_json(marker, info, force=True)
     return Path(info["checkpoint"]), info
+
+
+def _accuracy(opts: QuickstartOptions, root: Path, checkpoint: Path, data: Path, say) -> dict:
+    """Acc@0.25/0.5 on every validation sentence: the trained model, the pretrained reference, the baselines."""
+    from tsp3d.data.baselines import compute_baselines
+    from tsp3d.data.dataset import GroundingDataset
+    from tsp3d.errors import CheckpointError
+    from tsp3d.pretrained import pretrained_path
+    from tsp3d.utils.atomic import write_json
+
+    path = root / "accuracy.json"
+    if path.is_file() and not opts.force:
+        done = json.loads(path.read_text())
+        if done.get("checkpoint") == str(checkpoint) and done.get("step") == _step_of(checkpoint):
+            say(f"accuracy: reusing {path}")
+            return done
+    val = GroundingDataset(data, "val")
+    say(f"accuracy: the trained model, the reference model and the baselines on {len(val)} val sentences")
+    rows = {"trained (this run)": _evaluate(checkpoint, val, opts.threads)}
+    try:
+        rows[f"pretrained {REFERENCE}"] = _evaluate(pretrained_path(REFERENCE), val, opts.threads)
+    except CheckpointError as e:
+        say(f"  reference model unavailable: {e}")
+    for name, scores in compute_baselines(val).items():
+        rows[f"baseline: {name.replace('_', '-')}"] = {s: {f"acc@{k:g}": v for k, v in scores.acc[s].items()}
+                                                       for s in ("overall", "multiple")}
+    result = {"checkpoint": str(checkpoint), "step": _step_of(checkpoint), "sentences": len(val), "rows": rows}
+    write_json(path, result, force=True)
+    return result
+
+
+REFERENCE = "tiny-synrefer"  # the pretrained model the quickstart compares with (tsp3d/pretrained)
+
+
+def _step_of(checkpoint: Path) -> int:
+    from tsp3d.checkpoint import load_checkpoint
+
+    return load_checkpoint(checkpoint).step
+
+
+def _evaluate(checkpoint, dataset, threads: int) -> dict:
+    import torch
+
+    from tsp3d.checkpoint import load_model
+    from tsp3d.evaluation import evaluate
+    from tsp3d.text import load_text_encoder
+    from tsp3d.train.loop import select_sparse_backend
+    from tsp3d.sparse import get_backend, set_backend
+
+    model, ckpt = load_model(checkpoint)
+    previous, previous_threads = get_backend(), torch.get_num_threads()
+    try:
+        select_sparse_backend("auto")
+        if threads:
+            torch.set_num_threads(threads)
+        acc = evaluate(model, dataset, load_text_encoder(ckpt.text_encoder))["accuracy"]
+    finally:
+        set_backend(previous)
+        torch.set_num_threads(previous_threads)
+    return {s: {k: acc[s][k] for k in ("acc@0.25", "acc@0.5")} for s in ("overall", "multiple")}
 
 
 def _export(opts: QuickstartOptions, root: Path, checkpoint: Path, say) -> Path:
@@ -201,12 +268,14 @@ def run_quickstart(opts: QuickstartOptions, say: Callable[[str], None] = print) 
     t0 = time.perf_counter()
     data = _data(opts, root, say)
     checkpoint, train_info = _train(opts, root, data, say)
+    accuracy = _accuracy(opts, root, checkpoint, data, say)
     bundle = _export(opts, root, checkpoint, say)
     report = _validate(opts, root, checkpoint, bundle, data, say)
     latency = _latency(opts, root, checkpoint, bundle, data, say)
     summary = {
         "options": asdict(opts),
         "train": train_info,
+        "accuracy": accuracy,
         "reference_accuracy": report["reference_accuracy"],
         "parity": {label: {"precision": s["precision"], "top1_identical": s["top1_identical"],
                            "counts_identical": s["counts_identical"], "accuracy": s["accuracy"]}
@@ -233,3 +302,9 @@ def summary_rows(summary: dict) -> list[tuple[str, ...]]:
                      f"{p['top1_identical']:.3f}", f"{ms.get('full_ms', float('nan')):.0f}",
                      f"{ms.get('sentence_ms', float('nan')):.1f}"))
     return rows
+
+
+def accuracy_rows(summary: dict) -> list[tuple[str, ...]]:
+    """(model, Acc@0.25, Acc@0.5, multiple Acc@0.25) for the accuracy table."""
+    return [(name, f"{r['overall']['acc@0.25']:.3f}", f"{r['overall']['acc@0.5']:.3f}",
+             f"{r['multiple']['acc@0.25']:.3f}") for name, r in summary["accuracy"]["rows"].items()]
