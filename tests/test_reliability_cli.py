@@ -303,7 +303,9 @@ def _bundle(root: Path, change=None, opsets=None, graph_bytes: bytes | None = No
     root.mkdir()
     manifest = {"format": "tsp3d-onnx-bundle", "format_version": 1, "opset": {"domain": "tsp3d", "version": 1},
                 "model": {"text_dim": 32, "voxel_size": 0.01, "capacities": {"max_points": 20000},
-                          "count_names": []},
+                          "count_names": [],
+                          "config": {"voxel_size": 0.01, "capacities": {"up_s32": 8192},
+                                     "head": {"attn_heads": 4, "channels": 32, "cba_samples": 512}}},
                 "graphs": {"fp32": {k: {"file": f"{k}.onnx"} for k in ("single", "backbone", "head")}},
                 "files": {}, "text_encoder": {"name": "tiny", "dim": 32, "features": {"file": "text.npz"}}}
     np.savez(root / "text.npz", texts=np.array(["the lamp"]), feats=np.ones((1, 3, 32), np.float32),
@@ -328,6 +330,8 @@ def _bundle(root: Path, change=None, opsets=None, graph_bytes: bytes | None = No
     (lambda t: _bundle(t / "b", lambda m: m["model"].pop("capacities")), "capacities.max_points is missing"),
     (lambda t: _bundle(t / "b", lambda m: m["model"].pop("text_dim")), "text_dim is missing"),
     (lambda t: _bundle(t / "b", lambda m: m["model"].update(voxel_size=-1)), "voxel_size -1"),
+    (lambda t: _bundle(t / "b", lambda m: m["model"].pop("config")), "model.config is missing"),
+    (lambda t: _bundle(t / "b", lambda m: m["model"]["config"].pop("head")), "model.config lacks"),
     (lambda t: _bundle(t / "b", opsets={"": 20, "tsp3d": 2}), "imports the 'tsp3d' opset version 2"),
     (lambda t: _bundle(t / "b", opsets={"": 99, "tsp3d": 1}), "standard ONNX opset 99"),
     (lambda t: _bundle(t / "b", graph_bytes=b"\x08\x07garbage" * 10), "not a readable ONNX model"),
@@ -343,7 +347,7 @@ def test_a_graph_onnx_runtime_cannot_load(capfd, tmp_path, out):
     """ONNX Runtime's own refusal (here an op it does not know) is one line, without its log lines."""
     root = _bundle(tmp_path / "b", op="NoSuchOp")
     code, _, err = ground(capfd, out, _npy(tmp_path / "room.npy", ROOM), source=["--onnx", root])
-    assert_refused(code, err, r"ONNX Runtime .* cannot load .*backbone.onnx.*NoSuchOp")
+    assert_refused(code, err, r"ONNX Runtime .* cannot load .*(backbone|head).onnx.*NoSuchOp")
 
 
 def test_bad_manifest_json(capfd, tmp_path, out):

@@ -37,6 +37,19 @@ def _model_section_problem(model) -> str | None:
         return f"model.capacities.{bad[0]} is not a positive integer"
     if not isinstance(model.get("count_names"), list):
         return "model.count_names is missing"
+    return _config_problem(model.get("config"))
+
+
+def _config_problem(config) -> str | None:
+    """The model config the pre-run memory check reads (tsp3d.runtime.scene_memory.ModelFacts)."""
+    from tsp3d.runtime.scene_memory import ModelFacts
+
+    if not isinstance(config, dict):
+        return "model.config is missing"
+    try:
+        ModelFacts.from_config(config)
+    except (KeyError, TypeError, ValueError) as e:
+        return f"model.config lacks or mistypes {e}"
     return None
 
 
