@@ -260,3 +260,16 @@ def test_memorize_benchmark_trains_and_evaluates_on_the_same_sentences(micro, tm
     assert res["final"]["accuracy"]["n"] == n and res["final"]["errors"]["n"] == n
     assert res["passes_per_sentence"] == pytest.approx(2 * 2 / n, abs=0.05)
     assert "distinct objects per scene" in r["markdown"] and r["results"] == res
+
+
+def test_assigner_benchmark_sorts_the_positives_of_both_rules(micro, tmp_path):
+    from tsp3d.bench.assigner import measure
+
+    data, _ = micro
+    train(_opts(micro, tmp_path / "run", max_steps=1), progress=False)
+    res = measure(tmp_path / "run" / "last.pt", data, batches=1, text_cache=tmp_path / "text")
+    assert res["samples"] >= 1 and set(res) == {"nearest", "inside", "samples"}
+    for r in (res["nearest"], res["inside"]):
+        if r["samples_without_positive"] < 1:
+            assert r["on_target"] + r["on_other_object"] + r["on_no_object"] == pytest.approx(1)
+    assert res["inside"]["on_target"] >= res["nearest"]["on_target"]
