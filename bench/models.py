@@ -1,6 +1,6 @@
 """The models the benchmarks run: randomly initialised ``base`` / ``tiny`` with realistic pruning, and their bundles.
 
-Latency needs no training, but a random head prunes almost everything; ``tsp3d.model.measure.calibrate_biases``
+Latency needs no training, but a random head prunes almost everything; ``tsp3d.bench.model_measure.calibrate_biases``
 shifts the TGP-1 / TGP-2 / CBA biases so that 30 % / 60 % / 25 % of the voxels pass, the workload of a trained
 model, on the 50k-point benchmark room with its sentence. Capacities are raised (``BENCH_CAPACITIES``) so that one
 model serves every scene size of the suite (10k..200k points) and the no-pruning run; capacities are bounds only,
@@ -90,7 +90,7 @@ def prepare(config: str, cache_dir: Path | None = None, seed: int = 0,
 
     from tsp3d.checkpoint import save_checkpoint
     from tsp3d.model import TSP3D
-    from tsp3d.model.measure import calibrate_biases
+    from tsp3d.bench.model_measure import calibrate_biases
     from tsp3d.sparse import backend as sparse_backend
 
     root.mkdir(parents=True, exist_ok=True)
@@ -186,7 +186,7 @@ def export(model: BenchModel, fp16: bool = True, reuse: bool = False) -> dict:
     """Export ``model`` (FP32 + FP16 graphs, no text encoder: the benchmarks feed text features) next to its
     checkpoint; returns {bundle, seconds, cached}. ``reuse`` keeps a bundle already there (its export time is then
     the one recorded when it was made)."""
-    from tsp3d.export.bundle import export_bundle
+    from tsp3d.bundle import export_bundle
 
     out = model.checkpoint.parent / ("bundle_fp16" if fp16 else "bundle")
     record = out.with_name(out.name + ".export.json")  # beside the bundle: the bundle itself stays as exported

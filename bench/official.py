@@ -75,8 +75,8 @@ def prepare(cache_dir: Path) -> dict:
     from tsp3d.bench.scenes import room_scene, save_inputs
     from tsp3d.checkpoint import save_checkpoint
     from tsp3d.convert_official import to_official_state
-    from tsp3d.export.bundle import export_bundle
-    from tsp3d.model.measure import calibrate_biases
+    from tsp3d.bundle import export_bundle
+    from tsp3d.bench.model_measure import calibrate_biases
     from tsp3d.sparse import backend as sparse_backend
 
     root = Path(cache_dir) / f"official-s{SEED}-{source_hash()}"

@@ -4,7 +4,7 @@ each additional sentence on an already-encoded scene.
     python -m tsp3d.bench.parity [--checkpoint tiny-synrefer] [--data DATA] [--scenes 200] [--all-sentences]
 
 Writes ``docs/bench/parity.json`` (targets with PASS/MISS, the validate summary per runtime, multi-query timings).
-The FP16 accuracy drop is judged by ``tsp3d.accuracy_drop`` (>= 500 samples, an FP32 reference at least as good as
+The FP16 accuracy drop is judged by ``tsp3d.bench.accuracy_drop`` (>= 500 samples, an FP32 reference at least as good as
 the class-only oracle on the same samples, a paired-bootstrap 95 % CI), else it is "NOT JUDGED" with the reason;
 the FP32 side of that pairing is ONNX Runtime FP32, whose parity with PyTorch the same run checks.
 The bundle is exported (FP32 + FP16) into a temporary directory unless ``--bundle`` names one made from the same
@@ -45,9 +45,9 @@ def _value(summary: dict, path: tuple[str, ...]):
 
 
 def drop_verdict(per_sample: dict, data: Path) -> dict:
-    """``tsp3d.accuracy_drop.judge_drop`` of FP16 against FP32 (ONNX Runtime) on the validated samples, with the
+    """``tsp3d.bench.accuracy_drop.judge_drop`` of FP16 against FP32 (ONNX Runtime) on the validated samples, with the
     class-only oracle of the same samples."""
-    from tsp3d.accuracy_drop import judge_drop
+    from tsp3d.bench.accuracy_drop import judge_drop
     from tsp3d.data.baselines import expected_hits
     from tsp3d.data.dataset import GroundingDataset
 
@@ -69,7 +69,7 @@ def check_targets(runtimes: dict, multi_query_ratio: float | None, drop: dict | 
         rows.append({"target": name, "runtime": label, "value": value, "bound": bound, "kind": kind,
                      "status": "PASS" if ok else "MISS"})
     if drop is not None:
-        from tsp3d.accuracy_drop import describe
+        from tsp3d.bench.accuracy_drop import describe
 
         rows.append({"target": DROP_TARGET[0], "runtime": DROP_TARGET[1], "value": drop.get("drop"),
                      "bound": DROP_TARGET[2], "kind": "max", "status": drop["status"], "detail": describe(drop)})
@@ -99,7 +99,7 @@ def multi_query(bundle: Path, data: Path, scenes: int, threads: int | None) -> d
 
 def run(checkpoint: Path, data: Path, scenes: int, bundle: Path | None, threads: int | None,
         out_dir: Path | None = None, capacities: dict | None = None, all_sentences: bool = False) -> dict:
-    from tsp3d.export.bundle import export_bundle
+    from tsp3d.bundle import export_bundle
     from tsp3d.validate import validate
 
     with tempfile.TemporaryDirectory(prefix="tsp3d-parity-") as tmp:
@@ -175,7 +175,7 @@ def rerender(out_dir: Path | None) -> int:
     drop = payload.get("fp16_drop")
     if drop is None:  # a result of the earlier format: re-judge from its per-sample hits if it has them
         hits = payload.get("hits_at_0.25") or {}
-        from tsp3d.accuracy_drop import judge_drop
+        from tsp3d.bench.accuracy_drop import judge_drop
 
         drop = judge_drop(hits.get("onnxruntime-fp32", []), hits.get("onnxruntime-fp16", []), None,
                           DROP_TARGET[2]) if hits else {"status": "NOT JUDGED", "drop": None,

@@ -32,7 +32,7 @@ WIDE = 64  # the GEMM-efficiency target covers layers with at least this many in
 
 def _cpp(threads: int):
     try:
-        from tsp3d.runtime import cpu_kernels
+        from tsp3d.kernels import cpu as cpu_kernels
 
         k = cpu_kernels.load()
         k.set_num_threads(threads)

@@ -86,102 +86,174 @@ def _pipeline(plan: Plan, models, exports, int8: dict, engine: dict, out_dir: Pa
     return {"steps": rows, "models": {c: m.to_dict() for c, m in models.items()}}
 
 
+@dataclass
+class _Run:
+    """One suite run: its settings and what the parts share (dense GEMM rate, models, bundles, INT8 graph)."""
+
+    plan: Plan
+    out_dir: Path
+    threads: int
+    clock: str
+    quick: bool
+    cache_dir: Path | None
+    reuse_bundles: bool
+    official: Path | None  # a checkout of the official code, or None (the official part is skipped)
+    say: object
+    common: dict
+    dense: dict | None = None
+    models: dict | None = None
+    exports: dict | None = None
+    int8: dict | None = None
+    known: dict | None = None  # the e2e ONNX Runtime FP32 row, reused by pruning
+
+    @property
+    def main_bundle(self):
+        return self.exports[self.plan.main]["bundle"] if self.exports else None
+
+
+def _checked_settings(parts, clock: str, threads: int) -> None:
+    from tsp3d.errors import InputFileError
+
+    unknown = sorted(set(parts) - set(PARTS))
+    if unknown:
+        raise InputFileError(f"unknown benchmark part {unknown[0]!r}", hint=f"parts: {', '.join(PARTS)}")
+    if clock not in ("wall", "cpu") or (clock == "cpu" and threads != 1):
+        raise InputFileError(f"clock {clock!r} with {threads} threads", hint="use --clock wall, or --clock cpu with "
+                                                                               "--threads 1")
+
+
+def _prepare(run: _Run, parts) -> None:
+    """The dense GEMM rate, the benchmark models and (for the parts that need them) their bundles."""
+    from tsp3d.bench import models as bench_models
+
+    run.say(f"dense fp32 GEMM rate ({run.threads} threads)")
+    if run.clock == "cpu":
+        set_clock("thread")  # in this process: the calling thread's CPU time (one thread everywhere)
+    try:
+        run.dense = dense_gemm_gflops(run.threads, run.quick)
+    finally:
+        set_clock("wall")
+    run.say(f"  {run.dense['gflops']:.1f} GFLOP/s ({run.dense['best']['library']} {run.dense['best']['shape']})")
+    run.say("benchmark models: " + ", ".join(run.plan.configs))
+    run.models = {c: bench_models.prepare(c, run.cache_dir, points=run.plan.points) for c in run.plan.configs}
+    run.exports = {}
+    for c in run.plan.configs if set(parts) & {"pipeline", "e2e", "pruning"} else ():
+        run.say(f"export {c}")
+        run.exports[c] = bench_models.export(run.models[c], fp16=True, reuse=run.reuse_bundles or run.quick)
+        run.say(f"  {run.exports[c]['seconds']:.0f} s" + (" (cached)" if run.exports[c]["cached"] else ""))
+    run.int8 = {"reason": "skipped in --quick (calibration takes minutes)"} if run.quick else \
+        {"reason": "pipeline not run"}
+    earlier = run.main_bundle.parent / "int8" / "model.int8.onnx" if run.main_bundle else None
+    if "pipeline" not in parts and run.reuse_bundles and earlier is not None and earlier.is_file():
+        run.int8 = {"graph": earlier, "note": "calibrated by an earlier run of this bundle"}
+
+
+def _part_pipeline(run: _Run) -> None:
+    from tsp3d.bench import pipeline_times
+
+    bundle = run.main_bundle
+    if not run.quick:
+        run.say("INT8 calibration")
+        run.int8 = pipeline_times.calibrate_int8(bundle, bundle.parent, run.threads, run.quick, run.plan.points)
+        run.say("  " + (f"{run.int8['seconds']:.0f} s" if "seconds" in run.int8 else run.int8["reason"]))
+    engine = pipeline_times.engine_build(bundle, bundle.parent)
+    write_result("pipeline", {**run.common, **_pipeline(run.plan, run.models, run.exports, run.int8, engine,
+                                                        run.out_dir)}, run.out_dir)
+
+
+def _part_sparse_ops(run: _Run) -> None:
+    from tsp3d.bench import sparse_ops
+
+    main = run.models[run.plan.main]
+    run.say(f"sparse layer mix of {run.plan.main}")
+    sparse_ops.run(main.checkpoint, main.inputs, run.threads, run.quick, run.dense, run.out_dir, name="sparse_ops",
+                   clock="thread" if run.clock == "cpu" else "wall")
+
+
+def _part_e2e(run: _Run) -> None:
+    from tsp3d.bench import e2e, floor
+
+    entries = []
+    for c in run.plan.configs:
+        run.say(f"end to end: {c}, {run.plan.points} points")
+        model = run.models[c]
+        int8 = run.int8 if c == run.plan.main else {"reason": "calibrated for the main model only"}
+        entry = e2e.run_config(c, model.checkpoint, run.exports[c]["bundle"], model.inputs, run.threads, run.quick,
+                               int8, run.clock)
+        entry["floor"] = floor.run(model.checkpoint, model.inputs, run.dense, run.threads)
+        for r in entry["rows"]:
+            run.say(f"  {r['label']}: " + (f"p50 {r['p50_s']:.3f} s" if "p50_s" in r else r.get("error", "?")))
+        entries.append(entry)
+        if c == run.plan.main:
+            run.known = next((r for r in entry["rows"] if r["key"] == "ort-fp32" and "p50_s" in r), None)
+    write_result("e2e", {**run.common, "main_config": run.plan.main, "dense_gemm": run.dense, "configs": entries},
+                 run.out_dir)
+
+
+def _part_official(run: _Run) -> None:
+    from tsp3d.bench import official
+
+    if run.quick:
+        return
+    run.say("official code baseline")
+    official.run(run.official, out_dir=run.out_dir, cache_dir=run.cache_dir, say=run.say)  # writes official.json
+
+
+def _part_scaling(run: _Run) -> None:
+    from tsp3d.bench import scaling
+
+    run.say("scaling over the scanned area")
+    result = scaling.run(run.plan.main, 1 if run.clock == "cpu" else run.threads, run.quick, clock=run.clock,
+                         cache_dir=run.cache_dir, say=run.say)
+    write_result("scaling", {**run.common, **result}, run.out_dir)
+
+
+def _part_pruning(run: _Run) -> None:
+    from tsp3d.bench import pruning
+
+    run.say("pruning")
+    main = run.models[run.plan.main]
+    result = pruning.run(main, run.main_bundle, main.inputs, run.threads, run.quick, run.known, clock=run.clock)
+    write_result("pruning", {**run.common, **result}, run.out_dir)
+
+
+def _judge(run: _Run, report: Path, parts, t_start: float) -> dict:
+    """Every target from the result files now present, ``targets.json`` and the report."""
+    from tsp3d.bench.report import write_report
+    from tsp3d.bench.targets import evaluate
+
+    rows = evaluate({p: load_result(p, run.out_dir) for p in PARTS + OTHER_RESULTS})
+    summary = {**run.common, "targets": rows, "parts_run": list(parts), "seconds": time.perf_counter() - t_start}
+    write_result("targets", summary, run.out_dir)
+    write_report(run.out_dir, report)
+    for r in rows:
+        value = "-" if r["value"] is None else f"{r['value']:.3g}"
+        run.say(f"{r['status']:>4}  {r['target']}: {value} ({'>=' if r['direction'] == 'min' else '<='} "
+                f"{r['bound']})")
+    run.say(f"wrote {run.out_dir} and {report} in {summary['seconds']:.0f} s")
+    return summary
+
+
 def run_suite(out_dir: str | Path | None = None, report: str | Path | None = None, quick: bool = False,
               threads: int | None = None, cache_dir: str | Path | None = None, reuse_bundles: bool = False,
               parts=PARTS, force: bool = False, clock: str = "wall", official: str | Path | None = None,
               say=print) -> dict:
     """``clock="cpu"`` (with ``threads=1``): every time is CPU time of the one computing thread instead of wall
     time, so that other processes on a shared machine do not distort the ratios (``--threads 1 --clock cpu``)."""
-    from tsp3d.bench import e2e, floor, models as bench_models, official as official_bench, pipeline_times, pruning
-    from tsp3d.bench import scaling, sparse_ops
-    from tsp3d.bench.report import write_report
-    from tsp3d.bench.targets import evaluate
-
     out_dir = Path(out_dir or default_out(quick))
     report = Path(report or default_report(out_dir))
-    unknown = sorted(set(parts) - set(PARTS))
-    if unknown:
-        from tsp3d.errors import InputFileError
-
-        raise InputFileError(f"unknown benchmark part {unknown[0]!r}", hint=f"parts: {', '.join(PARTS)}")
     plan, threads = (QUICK if quick else FULL), threads or os.cpu_count() or 1
-    if clock not in ("wall", "cpu") or (clock == "cpu" and threads != 1):
-        from tsp3d.errors import InputFileError
-
-        raise InputFileError(f"clock {clock!r} with {threads} threads", hint="use --clock wall, or --clock cpu with "
-                                                                               "--threads 1")
+    _checked_settings(parts, clock, threads)
     check_outputs(out_dir, report, parts, force)
     t_start = time.perf_counter()
     common = {"quick": quick, "threads": threads, "plan": {"configs": list(plan.configs), "points": plan.points},
               "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "default"), "clock": clock}
-
-    say(f"dense fp32 GEMM rate ({threads} threads)")
-    if clock == "cpu":
-        set_clock("thread")  # in this process: the calling thread's CPU time (one thread everywhere)
-    try:
-        dense = dense_gemm_gflops(threads, quick)
-    finally:
-        set_clock("wall")
-    say(f"  {dense['gflops']:.1f} GFLOP/s ({dense['best']['library']} {dense['best']['shape']})")
-    say("benchmark models: " + ", ".join(plan.configs))
-    models = {c: bench_models.prepare(c, cache_dir, points=plan.points) for c in plan.configs}
-    need_bundles = set(parts) & {"pipeline", "e2e", "pruning"}
-    exports = {}
-    for c in plan.configs if need_bundles else ():
-        say(f"export {c}")
-        exports[c] = bench_models.export(models[c], fp16=True, reuse=reuse_bundles or quick)
-        say(f"  {exports[c]['seconds']:.0f} s" + (" (cached)" if exports[c]["cached"] else ""))
-    main_model = models[plan.main]
-    main_bundle = exports[plan.main]["bundle"] if exports else None
-    int8 = {"reason": "skipped in --quick (calibration takes minutes)"} if quick else {"reason": "pipeline not run"}
-    earlier = main_bundle.parent / "int8" / "model.int8.onnx" if main_bundle else None
-    if "pipeline" not in parts and reuse_bundles and earlier is not None and earlier.is_file():
-        int8 = {"graph": earlier, "note": "calibrated by an earlier run of this bundle"}
-    if "pipeline" in parts:
-        if not quick:
-            say("INT8 calibration")
-            int8 = pipeline_times.calibrate_int8(main_bundle, main_bundle.parent, threads, quick, plan.points)
-            say("  " + (f"{int8['seconds']:.0f} s" if "seconds" in int8 else int8["reason"]))
-        engine = pipeline_times.engine_build(main_bundle, main_bundle.parent)
-        write_result("pipeline", {**common, **_pipeline(plan, models, exports, int8, engine, out_dir)}, out_dir)
-    if "sparse_ops" in parts:
-        say(f"sparse layer mix of {plan.main}")
-        sparse_ops.run(main_model.checkpoint, main_model.inputs, threads, quick, dense, out_dir, name="sparse_ops",
-                       clock="thread" if clock == "cpu" else "wall")
-    known = None
-    if "e2e" in parts:
-        entries = []
-        for c in plan.configs:
-            say(f"end to end: {c}, {plan.points} points")
-            entry = e2e.run_config(c, models[c].checkpoint, exports[c]["bundle"], models[c].inputs, threads, quick,
-                                   int8 if c == plan.main else {"reason": "calibrated for the main model only"},
-                                   clock)
-            entry["floor"] = floor.run(models[c].checkpoint, models[c].inputs, dense, threads)
-            for r in entry["rows"]:
-                say(f"  {r['label']}: " + (f"p50 {r['p50_s']:.3f} s" if "p50_s" in r else r.get("error", "?")))
-            entries.append(entry)
-            if c == plan.main:  # reused by pruning
-                known = next((r for r in entry["rows"] if r["key"] == "ort-fp32" and "p50_s" in r), None)
-        write_result("e2e", {**common, "main_config": plan.main, "dense_gemm": dense, "configs": entries}, out_dir)
-    if "official" in parts and not quick:
-        say("official code baseline")
-        official_bench.run(official, out_dir=out_dir, cache_dir=cache_dir, say=say)  # writes official.json
-    if "scaling" in parts:
-        say("scaling over the scanned area")
-        result = scaling.run(plan.main, 1 if clock == "cpu" else threads, quick, clock=clock, cache_dir=cache_dir,
-                             say=say)
-        write_result("scaling", {**common, **result}, out_dir)
-    if "pruning" in parts:
-        say("pruning")
-        result = pruning.run(main_model, main_bundle, main_model.inputs, threads, quick, known, clock=clock)
-        write_result("pruning", {**common, **result}, out_dir)
-    results = {p: load_result(p, out_dir) for p in PARTS + OTHER_RESULTS}
-    rows = evaluate(results)
-    summary = {**common, "targets": rows, "parts_run": list(parts), "seconds": time.perf_counter() - t_start}
-    write_result("targets", summary, out_dir)
-    write_report(out_dir, report)
-    for r in rows:
-        value = "-" if r["value"] is None else f"{r['value']:.3g}"
-        say(f"{r['status']:>4}  {r['target']}: {value} ({'>=' if r['direction'] == 'min' else '<='} {r['bound']})")
-    say(f"wrote {out_dir} and {report} in {summary['seconds']:.0f} s")
-    return summary
+    run = _Run(plan, out_dir, threads, clock, quick, Path(cache_dir) if cache_dir else None, reuse_bundles,
+               Path(official) if official else None, say, common)
+    _prepare(run, parts)
+    steps = {"pipeline": _part_pipeline, "sparse_ops": _part_sparse_ops, "e2e": _part_e2e,
+             "official": _part_official, "scaling": _part_scaling, "pruning": _part_pruning}
+    for part in PARTS:  # in this order: pruning reuses the e2e row
+        if part in parts:
+            steps[part](run)
+    return _judge(run, report, parts, t_start)

@@ -10,7 +10,7 @@ Every target can fail on a real measurement (reviewed for issue 14; docs/BENCHMA
 * scaling grows the scanned area (multi-room floors), so quadratic attention shows; a **control** row applies the
   memory target to the attention as exported, which must MISS -- if it ever passed, the target would not
   discriminate;
-* accuracy-drop targets are judged by ``tsp3d.accuracy_drop`` (>= 500 samples, a reference at least as good as the
+* accuracy-drop targets are judged by ``tsp3d.bench.accuracy_drop`` (>= 500 samples, a reference at least as good as the
   class-only oracle, a 95 % CI), else "NOT JUDGED" with the reason.
 Statuses: PASS, MISS, NOT JUDGED (with the reason), N/A (not measured in this run).
 """
@@ -198,7 +198,7 @@ def evaluate(results: dict) -> list[dict]:
         value, detail = found.get(tid, (None, "not measured in this run"))
         status = _status(value, detail, bound, direction)
         if isinstance(detail, dict):
-            from tsp3d.accuracy_drop import describe
+            from tsp3d.bench.accuracy_drop import describe
 
             detail = describe(detail) if detail.get("drop") is not None else f"not judged: {detail.get('reason')}"
         rows.append({"id": tid, "target": template.format(**names), "bound": bound, "direction": direction,

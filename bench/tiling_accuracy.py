@@ -86,7 +86,7 @@ def run(checkpoint: Path, floors: int, width: float, depth: float, density: floa
 
 
 def summarize(samples: list[dict], t_whole: list[float], t_tiled: list[float]) -> dict:
-    from tsp3d.accuracy_drop import paired_bootstrap_ci
+    from tsp3d.bench.accuracy_drop import paired_bootstrap_ci
 
     out = {"sentences": len(samples)}
     for k in (0.25, 0.5):

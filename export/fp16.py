@@ -38,7 +38,7 @@ RULES = {
     "softmax": "every attention Softmax",
     "layernorm": "every LayerNormalization",
 }
-# Measured (docs/export.md): see ``tsp3d.export.fp16_study`` for the sweep that chose these.
+# Measured (docs/export.md): see ``tsp3d.bench.fp16_study`` for the sweep that chose these.
 DEFAULT_KEEP = ("points", "stem", "coordinates", "scores", "box")
 
 FLOAT, FLOAT16 = 1, 10  # onnx.TensorProto.FLOAT / FLOAT16

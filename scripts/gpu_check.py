@@ -87,9 +87,9 @@ class Kernels:
         name = {"cpu": "libtsp3d_cpu.so", "cuda": "libtsp3d_cuda.so"}[which]
         path = str(lib_dir / name) if lib_dir else None
         if which == "cpu":
-            from tsp3d.runtime.cpu_kernels import load
+            from tsp3d.kernels.cpu import load
         else:
-            from tsp3d.runtime.cuda_kernels import load
+            from tsp3d.kernels.cuda import load
         self.k = load(path)
         self.name, self.cuda = which, which == "cuda"
 

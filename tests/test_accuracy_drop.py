@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tsp3d.accuracy_drop import MIN_SAMPLES, describe, judge_drop, paired_bootstrap_ci
+from tsp3d.bench.accuracy_drop import MIN_SAMPLES, describe, judge_drop, paired_bootstrap_ci
 
 
 def _hits(n: int, acc: float, flips: int, seed: int = 0):

@@ -21,7 +21,7 @@ def base_bundle():
     import torch
 
     from tsp3d.checkpoint import save_checkpoint
-    from tsp3d.export.bundle import export_bundle
+    from tsp3d.bundle import export_bundle
     from tsp3d.model import TSP3D, load_config
 
     root = scratch("base-attention")

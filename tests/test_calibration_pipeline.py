@@ -155,7 +155,7 @@ def test_cli_calibrate_into_another_directory(data8, capsys):
 
 
 def test_export_int8_one_step(data8):
-    from tsp3d.export.bundle import export_bundle
+    from tsp3d.bundle import export_bundle
     from tsp3d.runtime.manifest import Bundle
 
     out = scratch("int8-export") / "bundle"

@@ -1,5 +1,5 @@
 """The INT8 study's accuracy verdict: the class-only oracle on exactly the evaluated samples, and the drop judged
-with a paired bootstrap (tsp3d.accuracy_drop) -- never on too few samples or on a reference below the oracle."""
+with a paired bootstrap (tsp3d.bench.accuracy_drop) -- never on too few samples or on a reference below the oracle."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,7 +7,7 @@ import pytest
 
 from tsp3d.calibration.data import load_samples
 from tsp3d.calibration.evaluate import EvalResult
-from tsp3d.calibration.study import class_only_oracle, drop_verdict
+from tsp3d.bench.int8_study import class_only_oracle, drop_verdict
 
 
 def _text(sentence: str):

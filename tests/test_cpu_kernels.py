@@ -1,4 +1,4 @@
-"""C++ CPU kernels (libtsp3d_cpu.so through tsp3d.runtime.cpu_kernels) against the PyTorch reference (tsp3d.sparse).
+"""C++ CPU kernels (libtsp3d_cpu.so through tsp3d.kernels.cpu) against the PyTorch reference (tsp3d.sparse).
 
 Index outputs must match exactly, float outputs within the tolerances of export/opset_spec.py. Random sets have
 negative coordinates, two batch items and rows out of canonical order. test_ort_ops.py reuses the generators.
@@ -65,7 +65,7 @@ def _torch_one_thread():
 
 @pytest.fixture(scope="module")
 def k():
-    from tsp3d.runtime.cpu_kernels import load
+    from tsp3d.kernels.cpu import load
 
     return load()
 
@@ -199,7 +199,7 @@ def test_int8_path_from_the_environment():
     import subprocess
     import sys
 
-    code = ("from tsp3d.runtime import cpu_kernels as k; import torch\n"
+    code = ("from tsp3d.kernels import cpu as k; import torch\n"
             "print(k.load().int8_path())\n"
             "k.sparse_conv_int8(torch.zeros(2, 4, dtype=torch.int8), 1.0, torch.zeros(2, 1, dtype=torch.int32),"
             " torch.zeros(1, 4, 3, dtype=torch.int8), torch.ones(3))\n")
@@ -330,7 +330,7 @@ def test_bad_input_errors(k):
 
 
 def test_module_level_shortcuts_use_the_default_library():
-    from tsp3d.runtime import cpu_kernels
+    from tsp3d.kernels import cpu as cpu_kernels
 
     c = random_coords(100, seed=71)
     assert torch.equal(cpu_kernels.coords_down(c, 1), ops.coords_down(c, 1, 0))

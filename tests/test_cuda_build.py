@@ -1,6 +1,6 @@
 """The CUDA kernel library, the TensorRT plugin library and the robot runtime as built by scripts/build_plugins.sh:
 they exist when CUDA was configured, export only their intended symbols, carry code for the architectures we
-deploy to, link without libnvinfer, and the ctypes table of tsp3d.runtime.cuda_kernels matches the C header.
+deploy to, link without libnvinfer, and the ctypes table of tsp3d.kernels.cuda matches the C header.
 Everything here runs without a GPU."""
 from __future__ import annotations
 
@@ -76,7 +76,7 @@ def _header_functions() -> dict[str, list[str]]:
 
 
 def _ctype_of(c_type: str):
-    from tsp3d.runtime import cuda_kernels as ck
+    from tsp3d.kernels import cuda as ck
 
     c_type = c_type.replace("const ", "").strip()
     if c_type.endswith("*"):
@@ -86,7 +86,7 @@ def _ctype_of(c_type: str):
 
 
 def test_ctypes_table_matches_the_header():
-    from tsp3d.runtime.cuda_kernels import SIGNATURES
+    from tsp3d.kernels.cuda import SIGNATURES
 
     funcs = _header_functions()
     assert len(funcs) >= 24, f"parsed only {sorted(funcs)} from {HEADER}"
@@ -161,7 +161,7 @@ def test_cuda_library_without_a_gpu(build):
     assert lib.tsp3d_cuda_voxelize_workspace_size(ctypes.c_int64(10), ctypes.byref(nbytes)) == 8  # kCudaError
     assert lib.tsp3d_cuda_prune_workspace_size(ctypes.c_int64(-1), ctypes.byref(nbytes)) == 7  # kInvalidArgument
 
-    from tsp3d.runtime import cuda_kernels
+    from tsp3d.kernels import cuda as cuda_kernels
 
     with pytest.raises(DependencyError, match="CUDA device"):
         cuda_kernels.load.__wrapped__()
@@ -177,7 +177,7 @@ def test_cuda_int8_conv_refuses_an_inexact_reduction_on_the_host(build):
     """tsp3d_cuda_sparse_conv_i8 refuses K * Cin > 131071 (tsp3d/int8_math.h, as the CPU kernels do) before it
     touches the device: kInvalidArgument. At the bound the host checks pass and the first device call fails here
     (no GPU): kCudaError. Every buffer is one host block the launcher never reads on the host."""
-    from tsp3d.runtime import cuda_kernels, kernel_status
+    from tsp3d.kernels import cuda as cuda_kernels, status as kernel_status
 
     k = cuda_kernels.CudaKernels(_lib(build, "libtsp3d_cuda.so"))
     block = ctypes.create_string_buffer(4096)

@@ -11,7 +11,7 @@ import pytest
 from onnx import TensorProto, helper
 
 from tsp3d.engine.build import build_engine
-from tsp3d.engine.manifest import check_engine, manifest_path
+from tsp3d.runtime.engine_manifest import check_engine, manifest_path
 from tsp3d.engine.profile import ProfileOptions, derive_profile
 from tsp3d.errors import DependencyError, InputFileError, ModelFormatError, OutputExistsError, Tsp3dError
 

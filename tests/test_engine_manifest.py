@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from tsp3d.engine.manifest import check_engine, make_manifest, manifest_path, mismatches, read_manifest
+from tsp3d.runtime.engine_manifest import check_engine, make_manifest, manifest_path, mismatches, read_manifest
 from tsp3d.errors import InputFileError, ModelFormatError
 
 

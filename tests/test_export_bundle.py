@@ -12,7 +12,8 @@ from onnx import numpy_helper
 from test_export_shared import SENTENCES, scratch, shared_bundle, tiny_checkpoint
 from tsp3d.errors import CapacityError, InputFileError, OutputExistsError
 from tsp3d.export import opset_spec
-from tsp3d.export.bundle import GRAPH_FILES, export_bundle, parse_capacities
+from tsp3d.bundle import export_bundle
+from tsp3d.export.bundle import GRAPH_FILES, parse_capacities
 from tsp3d.export.metadata import read_graph_metadata, sha256_file
 
 pytestmark = pytest.mark.slow  # the first test of the process pays for one export (~1 min on 2 cores)

@@ -39,7 +39,7 @@ def tiny_checkpoint() -> Path:
 def shared_bundle() -> Path:
     """FP32 + FP16 graphs, text encoder, text_features.npz with ``SENTENCES``. Do not modify it in a test."""
     if "bundle" not in _CACHE:
-        from tsp3d.export.bundle import export_bundle
+        from tsp3d.bundle import export_bundle
 
         out = _ROOT / "bundle"
         _CACHE["manifest"] = export_bundle(tiny_checkpoint(), out, fp16=True, texts=list(SENTENCES))

@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from tsp3d.errors import CapacityError, SparseInputError
-from tsp3d.runtime import kernel_status
-from tsp3d.runtime.kernel_status import StatusTexts
+from tsp3d.kernels import status as kernel_status
+from tsp3d.kernels.status import StatusTexts
 from tsp3d.utils.libraries import REPO_ROOT, find_library
 
 HEADER = REPO_ROOT / "plugins" / "kernels" / "include" / "tsp3d" / "status.h"
@@ -70,7 +70,7 @@ def test_libraries_hand_out_the_header_texts(kind, prefix):
 
 @pytest.mark.skipif(find_library("cpu") is None, reason="libtsp3d_cpu.so not built")
 def test_cpu_wrapper_errors_carry_the_table_hints():
-    from tsp3d.runtime.cpu_kernels import load
+    from tsp3d.kernels.cpu import load
 
     k = load()
     _, texts = _header()

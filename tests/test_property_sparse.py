@@ -192,7 +192,7 @@ def test_sites_beyond_the_coordinate_range_are_an_error_never_a_wrap(stride, axi
     with pytest.raises(SparseInputError, match="coordinate (range|out of range)"):
         ops.coords_up(c, stride, 0)
     if find_library("cpu") is not None:
-        from tsp3d.runtime import cpu_kernels
+        from tsp3d.kernels import cpu as cpu_kernels
 
         with pytest.raises(SparseInputError):
             cpu_kernels.coords_up(c, stride)
@@ -209,7 +209,7 @@ needs_cpu = pytest.mark.skipif(find_library("cpu") is None, reason="libtsp3d_cpu
 @SETTINGS
 @given(st.data())
 def test_cpp_kernels_agree_with_the_reference(data):
-    from tsp3d.runtime import cpu_kernels as k
+    from tsp3d.kernels import cpu as k
 
     origin = data.draw(st.sampled_from(ORIGINS))
     a = data.draw(coord_sets(stride=2, origin=origin, min_size=1), label="a")
@@ -236,7 +236,7 @@ SENTINEL = -7
 def test_cpp_kernels_never_write_past_their_capacity(data):
     """Call the C ABI with an output of ``room`` rows followed by a guard region: over capacity the status says so
     and the guard is untouched (no out-of-bounds write), under it the rows are the reference's."""
-    from tsp3d.runtime.cpu_kernels import CAPACITY_EXCEEDED, OK, load
+    from tsp3d.kernels.cpu import CAPACITY_EXCEEDED, OK, load
 
     lib = load().lib
     p = ctypes.c_void_p

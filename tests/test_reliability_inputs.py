@@ -302,7 +302,7 @@ def test_an_engine_of_another_tensorrt_or_plugin_version_is_a_model_format_error
 def test_an_engine_whose_manifest_names_another_tensorrt_or_plugin_is_refused_before_loading(tmp_path):
     """``tsp3d build-engine`` writes ``model.engine.json``; the runtime compares it with this TensorRT and plugin
     library before TensorRT reads the engine (fake TensorRT module: none here)."""
-    from tsp3d.engine.manifest import make_manifest, manifest_path
+    from tsp3d.runtime.engine_manifest import make_manifest, manifest_path
     from tsp3d.export.metadata import sha256_file
     from tsp3d.runtime.tensorrt_runtime import check_engine_manifest
 
@@ -346,7 +346,7 @@ def test_pytorch_capacity_errors_name_the_bound_and_how_to_raise_it():
 @pytest.mark.parametrize("failure", [RuntimeError("disk full"), KeyboardInterrupt()])
 def test_an_export_that_fails_midway_leaves_nothing_and_keeps_the_old_bundle(tmp_path, monkeypatch, failure):
     from tsp3d.export import graph
-    from tsp3d.export.bundle import export_bundle
+    from tsp3d.bundle import export_bundle
 
     def broken(*args, **kwargs):
         raise failure

@@ -161,7 +161,7 @@ def _evaluate(checkpoint, dataset, threads: int) -> dict:
 
 def _export(opts: QuickstartOptions, root: Path, checkpoint: Path, say) -> Path:
     from tsp3d.checkpoint import load_checkpoint
-    from tsp3d.export.bundle import export_bundle
+    from tsp3d.bundle import export_bundle
 
     bundle = root / "bundle"
     manifest = bundle / "manifest.json"

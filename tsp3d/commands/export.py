@@ -25,7 +25,8 @@ def command(
 ) -> None:
     """Export a checkpoint to ONNX: model.onnx, backbone.onnx + head.onnx, text encoder, manifest.json."""
     from tsp3d.errors import InputFileError
-    from tsp3d.export.bundle import export_bundle, parse_capacities
+    from tsp3d.bundle import export_bundle
+    from tsp3d.export.bundle import parse_capacities
     from tsp3d.export.text_encoder import read_texts_file
     from tsp3d.pretrained import resolve_checkpoint
 

@@ -2,7 +2,7 @@
 
 MODEL is
 - one or two ``.engine`` files (a single-graph engine, or backbone + head): TensorRT, refused unless its manifest
-  matches this TensorRT, plugin library and GPU (``engine.manifest.check_engine``); timed with CUDA events around
+  matches this TensorRT, plugin library and GPU (``runtime.engine_manifest.check_engine``); timed with CUDA events around
   each call (host-to-device copies, the engine, device-to-host copies: what trtexec calls Latency);
 - a bundle directory: ONNX Runtime with our library, backbone once per scene + head per sentence (``--precision``
   fp32 / fp16 / int8 when the bundle has it), so the per-stage split is measured; the text encoder is timed apart
@@ -111,7 +111,7 @@ def open_runtime(models: list[Path], *, precision: str = "fp32", threads: int | 
 
 
 def _open_tensorrt(engines: list[Path], plugin: Path | None):
-    from tsp3d.engine.manifest import check_engine, read_manifest
+    from tsp3d.runtime.engine_manifest import check_engine, read_manifest
     from tsp3d.engine.build import detect_gpu, import_tensorrt
     from tsp3d.runtime.tensorrt_runtime import TensorRTRuntime
     from tsp3d.utils.libraries import require_library

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from tsp3d.errors import DependencyError, InputFileError, ModelFormatError, Tsp3dError
 from tsp3d.engine.attention_chunks import DEFAULT_CHUNK_MB
-from tsp3d.engine.manifest import make_manifest, manifest_path
+from tsp3d.runtime.engine_manifest import make_manifest, manifest_path
 from tsp3d.engine.profile import ProfileOptions, derive_profile
 
 

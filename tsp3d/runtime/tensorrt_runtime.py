@@ -190,7 +190,7 @@ def check_engine_manifest(trt, engine: Path, plugin: Path, compute_capability: s
     """An engine built by ``tsp3d build-engine`` has a manifest next to it (``model.engine.json``): refuse a
     mismatch of TensorRT version, plugin library or GPU with a clear message before TensorRT reads the file. Engines
     without one (trtexec) go straight to deserialization, whose failure ``_Engine`` reports."""
-    from tsp3d.engine.manifest import check_engine, manifest_path
+    from tsp3d.runtime.engine_manifest import check_engine, manifest_path
 
     if manifest_path(engine).is_file():
         check_engine(engine, tensorrt_version=trt.__version__, plugin=plugin, compute_capability=compute_capability)

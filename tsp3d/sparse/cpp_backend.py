@@ -12,7 +12,7 @@ import torch
 
 
 def kernels():
-    from tsp3d.runtime import cpu_kernels
+    from tsp3d.kernels import cpu as cpu_kernels
 
     return cpu_kernels.load()
 

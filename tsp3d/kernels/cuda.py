@@ -1,10 +1,10 @@
 """ctypes wrapper of ``libtsp3d_cuda.so``: the CUDA kernels (plugins/kernels/cuda) on torch CUDA tensors.
 
-The same methods, arguments and errors as ``tsp3d.runtime.cpu_kernels`` (``SparseInputError`` for bad input,
+The same methods, arguments and errors as ``tsp3d.kernels.cpu`` (``SparseInputError`` for bad input,
 ``CapacityError`` over a capacity), so the GPU check can run one op through both and compare. Used on a GPU machine
 without TensorRT: the TensorRT plugins call the very same C functions.
 
-    from tsp3d.runtime.cuda_kernels import load
+    from tsp3d.kernels.cuda import load
     k = load()
     coords, first = k.voxelize(points.cuda(), 0.01)
 
@@ -21,9 +21,9 @@ from typing import Optional
 import torch
 
 from tsp3d.errors import DependencyError, SparseInputError
-from tsp3d.runtime.kernel_library import KernelLibrary, SymbolTable, conv_inputs, library_path, weight_scale_input
-from tsp3d.runtime.kernel_library import ptr as _ptr
-from tsp3d.runtime.kernel_status import CUDA_ERROR, OK
+from tsp3d.kernels.library import KernelLibrary, SymbolTable, conv_inputs, library_path, weight_scale_input
+from tsp3d.kernels.library import ptr as _ptr
+from tsp3d.kernels.status import CUDA_ERROR, OK
 
 _i32, _i64, _f32, _p, _size = ctypes.c_int32, ctypes.c_int64, ctypes.c_float, ctypes.c_void_p, ctypes.c_size_t
 _sizep = ctypes.POINTER(ctypes.c_size_t)

@@ -1,9 +1,9 @@
-"""The ctypes loader of the two kernel libraries: ``libtsp3d_cpu.so`` (``cpu_kernels``) and ``libtsp3d_cuda.so``
-(``cuda_kernels``), each described by its own ``SymbolTable``.
+"""The ctypes loader of the two kernel libraries: ``libtsp3d_cpu.so`` (``cpu``) and ``libtsp3d_cuda.so``
+(``cuda``), each described by its own ``SymbolTable``.
 
 Loading opens the library, gives every function of the table its argument types and its int32 status result (the
 string functions their ``const char*`` result), and binds the status texts of ``tsp3d/status.h``
-(``kernel_status.StatusTexts``). Nothing is loaded at import time, so the wrappers import without the built
+(``status.StatusTexts``). Nothing is loaded at import time, so the wrappers import without the built
 libraries. The conv argument checks the two wrappers share live here too.
 """
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Optional
 import torch
 
 from tsp3d.errors import SparseInputError
-from tsp3d.runtime.kernel_status import StatusTexts
+from tsp3d.kernels.status import StatusTexts
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Measurements of a model on one scene: parameter counts, stage latencies and voxel counts per level.
 
-``python -m tsp3d.model.measure --config base --points 50000`` prints them (used for docs/model.md). Latency is the
+``python -m tsp3d.bench.model_measure --config base --points 50000`` prints them (used for docs/model.md). Latency is the
 median of ``repeats`` runs after one warm-up, with ``torch.set_num_threads(threads)``; ``fold`` measures the
 BatchNorm-folded deployment copy.
 """

@@ -3,7 +3,7 @@
 Used by the parity tests, the benchmarks and the GPU check (as the CPU side). Same signatures and errors as the
 reference ``tsp3d.sparse`` primitives: ``SparseInputError`` for bad input, ``CapacityError`` over a capacity.
 
-    from tsp3d.runtime import cpu_kernels
+    from tsp3d.kernels import cpu as cpu_kernels
     coords, first = cpu_kernels.voxelize(points, 0.01)      # the default library (cpu_kernels.load())
     k = cpu_kernels.load("/path/to/libtsp3d_cpu.so")        # or a given one
 """
@@ -17,9 +17,9 @@ from typing import Optional
 import torch
 
 from tsp3d.errors import SparseInputError
-from tsp3d.runtime.kernel_library import KernelLibrary, SymbolTable, conv_inputs, library_path, weight_scale_input
-from tsp3d.runtime.kernel_library import ptr as _ptr
-from tsp3d.runtime.kernel_status import CAPACITY_EXCEEDED, OK  # noqa: F401 (re-exported codes)
+from tsp3d.kernels.library import KernelLibrary, SymbolTable, conv_inputs, library_path, weight_scale_input
+from tsp3d.kernels.library import ptr as _ptr
+from tsp3d.kernels.status import CAPACITY_EXCEEDED, OK  # noqa: F401 (re-exported codes)
 
 INT8_PATHS = ("portable", "avx2", "avx512vnni")  # tsp3d::cpu::Int8Path, slowest first
 

@@ -1,6 +1,6 @@
 """Which regions of the FP16 graph must stay FP32? Measure it (the numbers behind docs/export.md, "FP16").
 
-    python -m tsp3d.export.fp16_study --checkpoint run/best.pt --data data/synth --scenes 40 --out fp16_study.json
+    python -m tsp3d.bench.fp16_study --checkpoint run/best.pt --data data/synth --scenes 40 --out fp16_study.json
 
 Exports the checkpoint once, converts the graph with each keep-set of ``VARIANTS``, and runs every variant's
 backbone/head in ONNX Runtime against the PyTorch FP32 reference (computed once) on the dataset's scenes (every

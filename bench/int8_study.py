@@ -1,6 +1,6 @@
 """The INT8 accuracy study: FP32 vs INT8 Q/DQ graphs in ONNX Runtime on a dataset's val split.
 
-    python -m tsp3d.calibration.study --checkpoint runs/tiny/best.pt --data data/synth --json docs/bench/int8.json
+    python -m tsp3d.bench.int8_study --checkpoint runs/tiny/best.pt --data data/synth --json docs/bench/int8.json
 
 One export of the checkpoint (FP32 graphs, into a temporary directory unless ``--bundle`` is given), one
 calibration pass (every method's ranges come from the same statistics), the FP32 reference on ``--eval-samples``
@@ -9,7 +9,7 @@ each method the default INT8 graph (units kept in float by the rule of ``calibra
 default method, the graph with every layer quantized. Writes a self-describing JSON (targets with PASS/MISS) that
 the benchmark report includes.
 
-The accuracy drop of the default INT8 graph is judged by ``tsp3d.accuracy_drop.judge_drop``: on at least 500
+The accuracy drop of the default INT8 graph is judged by ``tsp3d.bench.accuracy_drop.judge_drop``: on at least 500
 samples, with a 95 % confidence interval from a paired bootstrap over the samples, and only when the FP32 reference
 scores at least the class-only oracle on the same samples (``tsp3d.data.baselines``); otherwise "NOT JUDGED" with
 the reason (``accuracy_drop_verdict`` in the JSON).
@@ -25,7 +25,7 @@ from pathlib import Path
 
 TARGET_DROP = 1.0  # points of Acc@0.25 (INT8 Q/DQ vs FP32, ONNX Runtime, synthetic val)
 NAME = "int8"
-EVAL_SAMPLES = 500  # the fewest samples an accuracy-drop verdict is judged on (tsp3d.accuracy_drop.MIN_SAMPLES)
+EVAL_SAMPLES = 500  # the fewest samples an accuracy-drop verdict is judged on (tsp3d.bench.accuracy_drop.MIN_SAMPLES)
 
 
 def _say(msg: str) -> None:
@@ -35,7 +35,7 @@ def _say(msg: str) -> None:
 def _graphs(checkpoint: Path, state_hash: str, bundle: Path | None, tmp: Path, capacities: dict) -> tuple[dict, Path]:
     from tsp3d.calibration.pipeline import _bundle_graphs
     from tsp3d.errors import ModelFormatError
-    from tsp3d.export.bundle import export_bundle
+    from tsp3d.bundle import export_bundle
     from tsp3d.runtime.manifest import Bundle
 
     if bundle is not None and Bundle(bundle).manifest["checkpoint"].get("state_hash") != state_hash:
@@ -79,7 +79,7 @@ def class_only_oracle(data, split: str, samples: list) -> float:
 
 def drop_verdict(reference, int8, oracle: float) -> dict:
     """``judge_drop`` on the per-sample Acc@0.25 hits of the FP32 and INT8 runs (same samples, same order)."""
-    from tsp3d.accuracy_drop import judge_drop
+    from tsp3d.bench.accuracy_drop import judge_drop
     from tsp3d.data.boxes import hit
 
     return judge_drop(hit(reference.ious, 0.25), hit(int8.ious, 0.25), oracle, TARGET_DROP / 100.0)
@@ -177,7 +177,7 @@ def run_study(checkpoint, data, *, bundle=None, scenes: int = 32, eval_samples: 
     return {
         "name": NAME,
         "title": "INT8 Q/DQ graph vs FP32 (ONNX Runtime with libtsp3d_ort.so, CPU)",
-        "command": "python -m tsp3d.calibration.study " + " ".join(sys.argv[1:]) if sys.argv[1:] else None,
+        "command": "python -m tsp3d.bench.int8_study " + " ".join(sys.argv[1:]) if sys.argv[1:] else None,
         "machine": {"python": platform.python_version(), "platform": platform.platform(),
                     "onnxruntime": onnxruntime.__version__, "tsp3d": tsp3d.__version__, "threads": threads},
         "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
@@ -211,7 +211,7 @@ def run_study(checkpoint, data, *, bundle=None, scenes: int = 32, eval_samples: 
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m tsp3d.calibration.study", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m tsp3d.bench.int8_study", description=__doc__.splitlines()[0])
     p.add_argument("--checkpoint", required=True, help="a checkpoint file or a pretrained model's name")
     p.add_argument("--data", required=True, type=Path)
     p.add_argument("--bundle", type=Path, help="an export bundle of this checkpoint (skips the export)")
@@ -247,7 +247,7 @@ def main(argv=None) -> int:
     lat = out["scene_latency"]
     print(f"one scene ({lat['points']} points): FP32 {lat['median_ms']['fp32']:.1f} ms, INT8 "
           f"{lat['median_ms']['int8']:.1f} ms (x{lat['int8_speedup']:.2f})")
-    from tsp3d.accuracy_drop import describe
+    from tsp3d.bench.accuracy_drop import describe
 
     for t in out["targets"]:
         print(f"{t['status']}: {t['name']}: {describe(out['accuracy_drop_verdict'])}")
