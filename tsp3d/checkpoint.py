@@ -26,6 +26,9 @@ FORMAT = "tsp3d-checkpoint"
 FORMAT_VERSION = 1
 WEIGHTS_FORMAT = "tsp3d-weights"  # the safetensors form
 WEIGHTS_SUFFIX = ".safetensors"
+# Pretrained models shipped in tsp3d/pretrained (weights + model card), usable by name wherever a checkpoint is taken.
+PRETRAINED_DIR = Path(__file__).resolve().parent / "pretrained"
+PRETRAINED = {"tiny-synrefer": "tiny-synrefer.safetensors"}
 
 
 def state_hash(state: dict[str, torch.Tensor]) -> str:
@@ -137,10 +140,27 @@ def _read_weights(path: Path) -> dict:
         raise CheckpointError(f"{path}: the tsp3d metadata of this weights file is incomplete ({e})") from e
 
 
+def pretrained_path(name: str) -> Path:
+    """The packaged file of pretrained model ``name``."""
+    if name not in PRETRAINED:
+        raise CheckpointError(f"unknown pretrained model {name!r}", hint=f"known: {', '.join(sorted(PRETRAINED))}")
+    path = PRETRAINED_DIR / PRETRAINED[name]
+    if not path.is_file():
+        raise CheckpointError(f"pretrained model {name!r} is not installed ({path} is missing)")
+    return path
+
+
+def resolve_checkpoint(value) -> Path:
+    """A checkpoint path as given, or, for a pretrained model name that is not an existing path, its file."""
+    path = Path(value)
+    if str(value) in PRETRAINED and not path.exists():
+        return pretrained_path(str(value))
+    return path
+
+
 def load_checkpoint(path) -> Checkpoint:
     """A checkpoint (``.pt``), a weights file (``.safetensors``) or a pretrained model's name."""
     from tsp3d.model.config import ModelConfig
-    from tsp3d.pretrained import resolve_checkpoint
 
     path = resolve_checkpoint(path)
     obj = _read_weights(path) if path.suffix == WEIGHTS_SUFFIX and path.is_file() else read_untrusted(path)

@@ -40,16 +40,15 @@ def subset_hits(checkpoint, threads: int = 1) -> dict:
 
     from tsp3d.checkpoint import load_model
     from tsp3d.evaluation import evaluate
-    from tsp3d.sparse import get_backend, set_backend
+    from tsp3d.sparse import backend, get_backend, set_backend
     from tsp3d.text import load_text_encoder
-    from tsp3d.train.loop import select_sparse_backend
 
     model, ckpt = load_model(checkpoint)
     previous, previous_threads = get_backend(), torch.get_num_threads()
     with tempfile.TemporaryDirectory(prefix="tsp3d-subset-") as tmp:
         data = subset_dataset(Path(tmp) / "data")
         try:
-            select_sparse_backend("auto")  # the C++ kernels when built (as in CI), else the reference ops
+            set_backend("cpp" if backend.cpp_available() else "reference")  # the C++ kernels where built (CI)
             torch.set_num_threads(threads)
             report = evaluate(model, data, load_text_encoder(ckpt.text_encoder))
         finally:
