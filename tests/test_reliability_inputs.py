@@ -197,7 +197,8 @@ def test_every_sentence_is_checked_before_the_scene_is_encoded():
 
 
 GOOD_MODEL = {"text_dim": 32, "voxel_size": 0.01, "capacities": {"max_points": 100, "up_s16": 50},
-              "count_names": []}
+              "count_names": [], "config": {"voxel_size": 0.01, "capacities": {"up_s32": 64},
+                                            "head": {"attn_heads": 4, "channels": 32, "cba_samples": 16}}}
 
 
 @pytest.mark.parametrize("change, match", [

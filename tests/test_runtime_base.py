@@ -70,7 +70,9 @@ def test_bundle_reader_refuses_what_it_cannot_run(tmp_path):
     with pytest.raises(InputFileError, match="manifest.json"):
         Bundle(tmp_path)
     good = {"format": "tsp3d-onnx-bundle", "format_version": 1, "opset": {"domain": "tsp3d", "version": 1},
-            "model": {"text_dim": 8, "capacities": {"max_points": 10}, "count_names": list(COUNT_NAMES)},
+            "model": {"text_dim": 8, "capacities": {"max_points": 10}, "count_names": list(COUNT_NAMES),
+                      "config": {"voxel_size": 0.01, "capacities": {"up_s32": 64},
+                                 "head": {"attn_heads": 2, "channels": 8, "cba_samples": 16}}},
             "graphs": {"fp32": {"single": {"file": "model.onnx"}}}, "files": {}}
     for change, match in (({"format_version": 2}, "format version"), ({"opset": {"domain": "tsp3d", "version": 2}},
                                                                       "opset"), ({"format": "x"}, "format")):
