@@ -46,6 +46,12 @@ def test_cli_commands_take_the_name(tmp_path, capsys):
                  "--text", ann.text]) == 0
     out = json.loads(capsys.readouterr().out)
     assert len(out["results"]) == 1
+    bundle = tmp_path / "bundle"
+    assert main(["export", "--checkpoint", NAME, "--out", str(bundle)]) == 0
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    assert manifest["checkpoint"]["file"] == f"{NAME}.safetensors"
+    assert main(["validate", "--checkpoint", NAME, "--onnx", str(bundle), "--data", str(data.root), "--scenes", "1",
+                 "--json", str(tmp_path / "parity.json")]) == 0
 
 
 def test_model_runs_like_the_checkpoint_it_came_from():

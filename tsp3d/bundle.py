@@ -39,10 +39,11 @@ class _Source:
 
 
 def _load(checkpoint, capacities, want_encoder: bool) -> _Source:
-    from tsp3d.checkpoint import load_model
+    from tsp3d.checkpoint import load_model, resolve_checkpoint
     from tsp3d.model.fold import fold_batchnorm
     from tsp3d.text import load_text_encoder
 
+    checkpoint = resolve_checkpoint(checkpoint)  # a pretrained model's name -> its packaged file (hashed below)
     model, ckpt = load_model(checkpoint)
     cfg = apply_capacities(model.cfg, capacities or {})
     folded = fold_batchnorm(model)

@@ -28,12 +28,10 @@ def command(
     from tsp3d.bundle import export_bundle
     from tsp3d.export.bundle import parse_capacities
     from tsp3d.export.text_encoder import read_texts_file
-    from tsp3d.pretrained import resolve_checkpoint
 
     if int8 != (calibration is not None):
         raise InputFileError("--int8 and --calibration DIR go together")
     sentences = read_texts_file(texts) if texts is not None else None
-    checkpoint = resolve_checkpoint(checkpoint)  # a pretrained model's name -> its packaged file
     manifest = export_bundle(checkpoint, out, fp16=fp16, capacities=parse_capacities(capacity), texts=sentences,
                              text_encoder=text_encoder, force=force, progress=lambda m: typer.echo(f"  {m}", err=True),
                              int8_data=calibration, int8_options={"method": int8_method} if int8 else None)
