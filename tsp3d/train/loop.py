@@ -106,36 +106,67 @@ def train(opts: TrainOptions, resume: bool = False, force: bool = False, progres
 
 
 def _train(opts: TrainOptions, resume: bool, force: bool, progress: bool) -> TrainResult:
-    from tsp3d.checkpoint import load_checkpoint, save_checkpoint
-    from tsp3d.data.dataset import GroundingDataset
-    from tsp3d.evaluation import curve_metrics, evaluate
-    from tsp3d.model import TSP3D
     from tsp3d.model.config import load_config
-    from tsp3d.text.cache import TextFeatureCache
-    from tsp3d.text.registry import load_text_encoder
 
     rank, world = _dist_info()
     if opts.threads:
         torch.set_num_threads(opts.threads)
     out = Path(opts.out)
     _prepare_out_dir(out, resume, force, rank)
-    last = out / "last.pt"
-    ckpt = None
-    if resume:
-        if not last.is_file():
-            raise CheckpointError(f"nothing to resume: {last} does not exist")
-        ckpt = load_checkpoint(last)
-        saved = ckpt.meta.get("options")
-        if saved:  # what defines the training trajectory comes from the run; limits and logging from this call
-            now = {k: getattr(opts, k) for k in RESUME_OVERRIDABLE}
-            opts = TrainOptions.from_dict({**saved, **now})
+    ckpt = _resume_checkpoint(out / "last.pt") if resume else None
+    opts = _resumed_options(opts, ckpt)
     backend = select_sparse_backend(opts.sparse_backend)
     cfg = ckpt.config if ckpt else load_config(opts.config)
-    torch.manual_seed(opts.seed)
+    model = _build_model(cfg, opts.seed, ckpt)
+    data = _load_train_data(opts, cfg, world)
+    run = _Run(opts, out, rank, world, model, data, backend, ckpt)
+    run.write_options()
+    if opts.pre_encode_text:  # the frozen encoder's work is data preparation: done before the training clock
+        _pre_encode_texts(data)
+    return run.run(progress)
+
+
+def _resume_checkpoint(last: Path):
+    from tsp3d.checkpoint import load_checkpoint
+
+    if not last.is_file():
+        raise CheckpointError(f"nothing to resume: {last} does not exist")
+    return load_checkpoint(last)
+
+
+def _resumed_options(opts: TrainOptions, ckpt) -> TrainOptions:
+    """What defines the training trajectory comes from the run; limits and logging from this call."""
+    saved = ckpt.meta.get("options") if ckpt else None
+    if not saved:
+        return opts
+    now = {k: getattr(opts, k) for k in RESUME_OVERRIDABLE}
+    return TrainOptions.from_dict({**saved, **now})
+
+
+def _build_model(cfg, seed: int, ckpt):
+    from tsp3d.model import TSP3D
+
+    torch.manual_seed(seed)
     model = TSP3D(cfg)
     if ckpt:
         model.load_state_dict(ckpt.state)
     model.train()
+    return model
+
+
+@dataclass
+class _TrainData:
+    train_set: object  # GroundingDataset (with detection prompts when asked)
+    val_set: object | None  # None when the run never validates
+    texts: object  # TextFeatureCache
+    scenes: PreparedScenes
+    points: int  # points per scene fed to the model
+
+
+def _load_train_data(opts: TrainOptions, cfg, world: int) -> _TrainData:
+    from tsp3d.data.dataset import GroundingDataset
+    from tsp3d.text.cache import TextFeatureCache
+    from tsp3d.text.registry import load_text_encoder
 
     train_set = GroundingDataset(opts.data, "train")
     val_set = GroundingDataset(opts.data, "val") if opts.val_every or opts.val_every_steps else None
@@ -151,114 +182,161 @@ def _train(opts: TrainOptions, resume: bool, force: bool, progress: bool) -> Tra
     if opts.detection_prompts:
         train_set = with_detection_prompts(train_set, scenes, opts.detection_prompts, opts.seed)
         scenes.dataset = train_set
+    return _TrainData(train_set, val_set, texts, scenes, points)
 
-    params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=opts.lr, weight_decay=opts.weight_decay)
-    scene_ids = [a.scene_id for a in train_set.annotations]
 
-    def batches_of(ep: int) -> list[list[int]]:
-        return epoch_groups(scene_ids, opts.seed, ep, rank, world, opts.batch_size, opts.sentences_per_scene)
+def _pre_encode_texts(data: _TrainData) -> None:
+    t0 = time.perf_counter()
+    for ann in data.train_set.annotations:
+        data.texts.features(ann.text)
+    logger.info("text features of %d annotations ready in %.1f s", len(data.train_set), time.perf_counter() - t0)
 
-    steps_per_epoch = len(batches_of(0))
-    if steps_per_epoch == 0:
-        raise InputFileError(f"the train split's {len(train_set)} annotations make no full batch of "
-                             f"{opts.batch_size} ({opts.sentences_per_scene} per scene) x {world} processes")
-    budget_s = opts.time_budget_min * 60.0
-    clock = time.process_time if opts.budget_clock == "process" else time.perf_counter  # what train_s counts
-    schedule = LrSchedule(optimizer, opts.lr_schedule, opts.lr,
-                          milestones_steps=[m * steps_per_epoch for m in opts.lr_milestones], gamma=opts.lr_gamma,
-                          warmup_steps=opts.warmup_steps, max_steps=opts.max_steps, budget_s=budget_s,
-                          epoch_steps=opts.epochs * steps_per_epoch)
-    epoch, step, best, train_s = 0, 0, -1.0, 0.0
-    code = ckpt.meta.get("code") if ckpt else None
-    code = code or code_version()  # the code the run started with (a resumed run keeps its first session's)
-    if ckpt:
+
+class _Run:
+    """One training session: the optimizer, schedule and logs, and where the run stands (epoch, step, best
+    validation Acc@0.25, training seconds), restored from the checkpoint when resuming."""
+
+    def __init__(self, opts: TrainOptions, out: Path, rank: int, world: int, model, data: _TrainData, backend: str,
+                 ckpt) -> None:
+        self.opts, self.out, self.rank, self.world = opts, out, rank, world
+        self.model, self.data, self.backend = model, data, backend
+        self.params = [p for p in model.parameters() if p.requires_grad]
+        self.optimizer = torch.optim.AdamW(self.params, lr=opts.lr, weight_decay=opts.weight_decay)
+        self.scene_ids = [a.scene_id for a in data.train_set.annotations]
+        self.steps_per_epoch = len(self.batches_of(0))
+        if self.steps_per_epoch == 0:
+            raise InputFileError(f"the train split's {len(data.train_set)} annotations make no full batch of "
+                                 f"{opts.batch_size} ({opts.sentences_per_scene} per scene) x {world} processes")
+        self.budget_s = opts.time_budget_min * 60.0
+        self.clock = time.process_time if opts.budget_clock == "process" else time.perf_counter  # what train_s counts
+        self.schedule = LrSchedule(self.optimizer, opts.lr_schedule, opts.lr,
+                                   milestones_steps=[m * self.steps_per_epoch for m in opts.lr_milestones],
+                                   gamma=opts.lr_gamma, warmup_steps=opts.warmup_steps, max_steps=opts.max_steps,
+                                   budget_s=self.budget_s, epoch_steps=opts.epochs * self.steps_per_epoch)
+        self.epoch, self.step, self.best, self.train_s = 0, 0, -1.0, 0.0
+        code = ckpt.meta.get("code") if ckpt else None
+        self.code = code or code_version()  # the code the run started with (a resumed run keeps its first session's)
+        if ckpt:
+            self._restore(ckpt)
+        self.net = _Step(model)
+        if world > 1:
+            self.net = torch.nn.parallel.DistributedDataParallel(self.net, find_unused_parameters=True)
+        self.log = CsvLog(out / "train_log.csv", enabled=rank == 0)
+        self.val_log = CsvLog(out / "val_log.csv", enabled=rank == 0)
+
+    def _restore(self, ckpt) -> None:
         if ckpt.optimizer:
-            optimizer.load_state_dict(ckpt.optimizer)
-        epoch, step, best = ckpt.epoch, ckpt.step, float(ckpt.meta.get("best_acc25", -1.0))
-        train_s = float(ckpt.meta.get("train_seconds", 0.0))
-    net = _Step(model)
-    if world > 1:
-        net = torch.nn.parallel.DistributedDataParallel(net, find_unused_parameters=True)
+            self.optimizer.load_state_dict(ckpt.optimizer)
+        self.epoch, self.step, self.best = ckpt.epoch, ckpt.step, float(ckpt.meta.get("best_acc25", -1.0))
+        self.train_s = float(ckpt.meta.get("train_seconds", 0.0))
 
-    log = CsvLog(out / "train_log.csv", enabled=rank == 0)
-    val_log = CsvLog(out / "val_log.csv", enabled=rank == 0)
-    if rank == 0:
-        write_text(out / "options.json", json.dumps(opts.to_dict(), indent=2) + "\n", force=True)
-    if opts.pre_encode_text:  # the frozen encoder's work is data preparation: done before the training clock
-        t0 = time.perf_counter()
-        for ann in train_set.annotations:
-            texts.features(ann.text)
-        logger.info("text features of %d annotations ready in %.1f s", len(train_set), time.perf_counter() - t0)
+    def batches_of(self, ep: int) -> list[list[int]]:
+        o = self.opts
+        return epoch_groups(self.scene_ids, o.seed, ep, self.rank, self.world, o.batch_size, o.sentences_per_scene)
 
-    def save(path: Path, ep: int, st: int) -> None:
-        if rank == 0:
-            save_checkpoint(path, model, optimizer=optimizer, epoch=ep, step=st,
-                            meta={"options": opts.to_dict(), "best_acc25": best, "steps_per_epoch": steps_per_epoch,
-                                  "points": points, "sparse_backend": backend, "train_seconds": train_s,
-                                  "budget_clock": opts.budget_clock, "code": code},
+    def write_options(self) -> None:
+        if self.rank == 0:
+            write_text(self.out / "options.json", json.dumps(self.opts.to_dict(), indent=2) + "\n", force=True)
+
+    def save(self, path: Path) -> None:
+        from tsp3d.checkpoint import save_checkpoint
+
+        if self.rank == 0:
+            save_checkpoint(path, self.model, optimizer=self.optimizer, epoch=self.epoch, step=self.step,
+                            meta={"options": self.opts.to_dict(), "best_acc25": self.best,
+                                  "steps_per_epoch": self.steps_per_epoch, "points": self.data.points,
+                                  "sparse_backend": self.backend, "train_seconds": self.train_s,
+                                  "budget_clock": self.opts.budget_clock, "code": self.code},
                             force=True)
 
-    def validate(ep: int, st: int) -> None:
-        nonlocal best
-        t0 = clock()
-        res = evaluate(model, val_set, texts, limit=opts.val_samples, points=points)
-        acc, curve = res["accuracy"], curve_metrics(res, val_set)
-        val_log.write({"step": st, "epoch": ep, "train_s": round(train_s, 2), "val_s": round(clock() - t0, 2),
-                       **{f"{s}_{k}": v for s in ("overall", "unique", "multiple") for k, v in acc[s].items()},
-                       **{k: round(curve[k], 4) for k in ("right_class", "target_in_right_class",
-                                                          "objects_per_scene", "targets_per_scene")}})
-        if acc["overall"]["acc@0.25"] > best:
-            best = acc["overall"]["acc@0.25"]
-            save(out / "best.pt", ep, st)
+    def validate(self) -> None:
+        """Evaluate on the val split, log it, and keep best.pt at the best overall Acc@0.25."""
+        from tsp3d.evaluation import curve_metrics, evaluate
 
-    bar = _progress(progress and rank == 0)
-    task = bar.add_task("train", total=opts.epochs * steps_per_epoch, completed=step) if bar else None
-    stopped_by = "epochs"
-    try:
-        while epoch < opts.epochs and stopped_by == "epochs":
-            batches = batches_of(epoch)
-            for b_idx in range(step - epoch * steps_per_epoch, len(batches)):
-                t0 = clock()
-                torch.manual_seed(opts.seed * 1_000_003 + step * world + rank)  # the model's sampling
-                lr = schedule.apply(step, train_s)
-                losses = net(step_batch(scenes, batches[b_idx], texts, opts.seed, epoch, opts.augment))
-                optimizer.zero_grad(set_to_none=True)
-                losses["loss"].backward()
-                grad_norm = torch.nn.utils.clip_grad_norm_(params, opts.grad_clip)
-                optimizer.step()
-                step += 1
-                step_s = clock() - t0
-                train_s += step_s
-                if bar:
-                    bar.update(task, advance=1, description=f"epoch {epoch} loss {losses['loss'].item():.3f}")
-                if step % opts.log_every_steps == 0 or step == 1:
-                    log.write({"step": step, "epoch": epoch, "lr": lr, "train_s": round(train_s, 2),
-                               "step_s": round(step_s, 3), "grad_norm": float(grad_norm),
-                               **{k: v.item() for k, v in losses.items()}})
-                if step % opts.ckpt_every_steps == 0:
-                    save(last, epoch, step)
-                if _should_stop(opts.max_steps and step >= opts.max_steps, world):
-                    stopped_by = "max_steps"
-                    break
-                if _should_stop(budget_s and train_s >= budget_s, world):
-                    stopped_by = "time_budget"
-                    break
-                if val_set is not None and opts.val_every_steps and step % opts.val_every_steps == 0 and rank == 0:
-                    validate(epoch, step)
-            else:
-                epoch += 1
-            at_end = stopped_by != "epochs"
-            if val_set is not None and rank == 0 and ((opts.val_every and (at_end or epoch % opts.val_every == 0))
-                                                      or (opts.val_every_steps and at_end)):
-                validate(epoch, step)
-            save(last, epoch, step)
-            if world > 1:
-                dist.barrier()
-    finally:
-        if bar:
-            bar.stop()
-    return TrainResult(out, epoch, step, best, stopped_by)
+        val_set, t0 = self.data.val_set, self.clock()
+        res = evaluate(self.model, val_set, self.data.texts, limit=self.opts.val_samples, points=self.data.points)
+        acc, curve = res["accuracy"], curve_metrics(res, val_set)
+        self.val_log.write({"step": self.step, "epoch": self.epoch, "train_s": round(self.train_s, 2),
+                            "val_s": round(self.clock() - t0, 2),
+                            **{f"{s}_{k}": v for s in ("overall", "unique", "multiple") for k, v in acc[s].items()},
+                            **{k: round(curve[k], 4) for k in ("right_class", "target_in_right_class",
+                                                               "objects_per_scene", "targets_per_scene")}})
+        if acc["overall"]["acc@0.25"] > self.best:
+            self.best = acc["overall"]["acc@0.25"]
+            self.save(self.out / "best.pt")
+
+    def run(self, progress: bool) -> TrainResult:
+        """Train epoch after epoch until the epochs, max_steps or the time budget end the run."""
+        bar = _progress(progress and self.rank == 0)
+        total = self.opts.epochs * self.steps_per_epoch
+        task = bar.add_task("train", total=total, completed=self.step) if bar else None
+        stopped_by = "epochs"
+        try:
+            while self.epoch < self.opts.epochs and stopped_by == "epochs":
+                stopped_by = self._run_epoch(bar, task)
+                self._end_epoch(at_end=stopped_by != "epochs")
+        finally:
+            if bar:
+                bar.stop()
+        return TrainResult(self.out, self.epoch, self.step, self.best, stopped_by)
+
+    def _run_epoch(self, bar, task) -> str:
+        """Train the rest of the current epoch (a resumed run starts mid-epoch); "epochs" when it completed (the
+        epoch counter then advances), else what stopped the run."""
+        batches = self.batches_of(self.epoch)
+        for b_idx in range(self.step - self.epoch * self.steps_per_epoch, len(batches)):
+            lr, losses, grad_norm, step_s = self._optimizer_step(batches[b_idx])
+            if bar:
+                bar.update(task, advance=1, description=f"epoch {self.epoch} loss {losses['loss'].item():.3f}")
+            self._record_step(lr, losses, grad_norm, step_s)
+            stopped_by = self._stop_reason()
+            if stopped_by:
+                return stopped_by
+            every = self.opts.val_every_steps
+            if self.data.val_set is not None and every and self.step % every == 0 and self.rank == 0:
+                self.validate()
+        self.epoch += 1
+        return "epochs"
+
+    def _optimizer_step(self, batch_ids: list[int]):
+        o, t0 = self.opts, self.clock()
+        torch.manual_seed(o.seed * 1_000_003 + self.step * self.world + self.rank)  # the model's sampling
+        lr = self.schedule.apply(self.step, self.train_s)
+        losses = self.net(step_batch(self.data.scenes, batch_ids, self.data.texts, o.seed, self.epoch, o.augment))
+        self.optimizer.zero_grad(set_to_none=True)
+        losses["loss"].backward()
+        grad_norm = torch.nn.utils.clip_grad_norm_(self.params, o.grad_clip)
+        self.optimizer.step()
+        self.step += 1
+        step_s = self.clock() - t0
+        self.train_s += step_s
+        return lr, losses, grad_norm, step_s
+
+    def _record_step(self, lr: float, losses: dict, grad_norm, step_s: float) -> None:
+        """The step's log row (every log_every_steps, and the first) and the last.pt cadence."""
+        if self.step % self.opts.log_every_steps == 0 or self.step == 1:
+            self.log.write({"step": self.step, "epoch": self.epoch, "lr": lr, "train_s": round(self.train_s, 2),
+                            "step_s": round(step_s, 3), "grad_norm": float(grad_norm),
+                            **{k: v.item() for k, v in losses.items()}})
+        if self.step % self.opts.ckpt_every_steps == 0:
+            self.save(self.out / "last.pt")
+
+    def _stop_reason(self) -> str | None:
+        if _should_stop(self.opts.max_steps and self.step >= self.opts.max_steps, self.world):
+            return "max_steps"
+        if _should_stop(self.budget_s and self.train_s >= self.budget_s, self.world):
+            return "time_budget"
+        return None
+
+    def _end_epoch(self, at_end: bool) -> None:
+        """Validate when due (every val_every epochs; at the run's end), checkpoint, and keep the ranks together."""
+        o = self.opts
+        due = (o.val_every and (at_end or self.epoch % o.val_every == 0)) or (o.val_every_steps and at_end)
+        if self.data.val_set is not None and self.rank == 0 and due:
+            self.validate()
+        self.save(self.out / "last.pt")
+        if self.world > 1:
+            dist.barrier()
 
 
 def code_version() -> dict:
