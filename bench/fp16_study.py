@@ -41,19 +41,17 @@ def _sessions(graphs, keep, threads):
     return make_session(graphs.backbone(), threads=threads), make_session(head, threads=threads), names, report
 
 
+STATS = ("top1", "site", "sets", "counts", "iou_ref", "iou_gt", "feat_rel", "scene_ms", "head_ms")  # per variant
+
+
 def run_study(checkpoint, data, scenes: int = 20, split: str = "val", threads: int = 2, shift=(0.0, 0.0, 0.0),
               only=None, progress=print) -> dict:
     """``shift``: metres added to every point (a scan far from its frame's origin); ``only``: variant names."""
-    import torch
-
     from tsp3d import parity
     from tsp3d.checkpoint import load_model
     from tsp3d.data.dataset import GroundingDataset
-    from tsp3d.evaluation import scene_points
-    from tsp3d.export.graph import LEVELS, export_graphs
+    from tsp3d.export.graph import export_graphs
     from tsp3d.model.fold import fold_batchnorm
-    from tsp3d.runtime.base import GroundingResult
-    from tsp3d.runtime.ort_session import run
     from tsp3d.runtime.torch_runtime import TorchRuntime
     from tsp3d.validate import select_samples
 
@@ -62,67 +60,92 @@ def run_study(checkpoint, data, scenes: int = 20, split: str = "val", threads: i
     progress("exporting the FP32 graph")
     graphs = export_graphs(fold_batchnorm(model))
     runs = {name: _sessions(graphs, keep, threads) for name, keep in variants().items() if not only or name in only}
-    stats = {name: {"top1": [], "site": [], "sets": [], "counts": [], "iou_ref": [], "iou_gt": [], "feat_rel": [],
-                    "scene_ms": [], "head_ms": []} for name in runs}
+    stats = {name: {k: [] for k in STATS} for name in runs}
     ref_gt = []
     dataset = GroundingDataset(data, split)
     work = select_samples(dataset, scenes, True)
     for k, (scene_id, idxs) in enumerate(work):
         progress(f"scene {k + 1}/{len(work)}: {scene_id} ({len(idxs)} sentences)")
         scene = dataset.scene(scene_id)
-        points = scene_points(model, scene).numpy()
-        points[:, :3] += np.asarray(shift, np.float32)
-        ref_scene = ref.encode_scene(points)
-        ref_levels = ref.levels_numpy(ref_scene.levels)
-        texts = [ref.encode_text(dataset.annotations[i].text) for i in idxs]
-        refs = []
-        for text in texts:
-            out, trace = parity.record_torch_head(ref.model, ref_scene.levels, torch.from_numpy(text.feats),
-                                                  torch.from_numpy(text.mask))
-            refs.append((GroundingResult.from_outputs(*(t.numpy() for t in out)), trace))
-        gts = [scene.boxes[dataset.annotations[i].target] for i in idxs]
+        anns = [dataset.annotations[i] for i in idxs]
+        points, ref_levels, texts, refs = _reference(ref, scene, anns, shift)
+        gts = [scene.boxes[a.target] for a in anns]
         ref_gt += [parity.box_iou(r.box, gt) for (r, _), gt in zip(refs, gts)]
         for name, (backbone, head, names, _) in runs.items():
-            s = stats[name]
-            t0 = time.perf_counter()
-            levels = dict(zip(LEVELS, run(backbone, {"points": points})))
-            s["scene_ms"].append(1e3 * (time.perf_counter() - t0))
-            for i in (1, 3, 5):
-                if np.array_equal(levels[LEVELS[i - 1]], ref_levels[i - 1]):
-                    b = ref_levels[i]
-                    s["feat_rel"].append(float(np.abs(levels[LEVELS[i]].astype(np.float32) - b).max()
-                                               / max(float(np.abs(b).max()), 1e-30)))
-            for text, (r, ref_trace), gt in zip(texts, refs, gts):
-                t0 = time.perf_counter()
-                out = run(head, {**levels, "text_feats": text.feats, "text_mask": text.mask})
-                s["head_ms"].append(1e3 * (time.perf_counter() - t0))
-                res = GroundingResult.from_outputs(*out[:4])
-                agree = parity.trace_from_outputs(names, dict(zip(names, out[4:]))).compare(ref_trace)
-                s["iou_ref"].append(parity.box_iou(res.box, r.box))
-                s["top1"].append(s["iou_ref"][-1] >= 0.999)
-                s["site"].append(agree["top1_site"])
-                s["sets"].append(all(agree[n] for n in parity.HEAD_SETS))
-                s["counts"].append(res.counts == r.counts)
-                s["iou_gt"].append(parity.box_iou(res.box, gt))
+            _run_variant(stats[name], backbone, head, names, points, ref_levels, list(zip(texts, refs, gts)))
     ref_acc = {t: float(np.mean([i > t for i in ref_gt])) for t in (0.25, 0.5)}
-    table = {}
-    for name, s in stats.items():
-        acc = {t: float(np.mean([i > t for i in s["iou_gt"]])) for t in (0.25, 0.5)}
-        table[name] = {
-            "keep_fp32": None if variants()[name] is None else list(variants()[name]),
-            "top1_identical": float(np.mean(s["top1"])), "top1_same_site": float(np.mean(s["site"])),
-            "iou_vs_ref_mean": float(np.mean(s["iou_ref"])), "iou_vs_ref_min": float(np.min(s["iou_ref"])),
-            "kept_sets_identical": float(np.mean(s["sets"])),
-            "counts_identical": float(np.mean(s["counts"])),
-            "acc@0.25": acc[0.25], "acc@0.5": acc[0.5],
-            "acc@0.25_drop": ref_acc[0.25] - acc[0.25], "acc@0.5_drop": ref_acc[0.5] - acc[0.5],
-            "backbone_feature_scaled_rel_max": max(s["feat_rel"]) if s["feat_rel"] else None,
-            "scene_ms_median": statistics.median(s["scene_ms"]), "sentence_ms_median": statistics.median(s["head_ms"]),
-            "graph": runs[name][3],
-        }
+    table = {name: _variant_row(name, s, ref_acc, runs[name][3]) for name, s in stats.items()}
     return {"checkpoint": str(checkpoint), "data": str(data), "split": split, "scenes": len(work), "shift": list(shift),
             "samples": len(ref_gt), "threads": threads, "reference_accuracy": ref_acc, "rules": RULES,
             "variants": table}
+
+
+def _reference(ref, scene, anns: list, shift):
+    """The PyTorch FP32 reference on one scene -> (shifted points, numpy levels, encoded texts, per sentence
+    (GroundingResult, head trace))."""
+    import torch
+
+    from tsp3d import parity
+    from tsp3d.evaluation import scene_points
+    from tsp3d.runtime.base import GroundingResult
+
+    points = scene_points(ref.model, scene).numpy()
+    points[:, :3] += np.asarray(shift, np.float32)
+    ref_scene = ref.encode_scene(points)
+    ref_levels = ref.levels_numpy(ref_scene.levels)
+    texts = [ref.encode_text(a.text) for a in anns]
+    refs = []
+    for text in texts:
+        out, trace = parity.record_torch_head(ref.model, ref_scene.levels, torch.from_numpy(text.feats),
+                                              torch.from_numpy(text.mask))
+        refs.append((GroundingResult.from_outputs(*(t.numpy() for t in out)), trace))
+    return points, ref_levels, texts, refs
+
+
+def _run_variant(s: dict, backbone, head, names, points, ref_levels, sentences: list) -> None:
+    """One variant on one scene, into its stats ``s``: the backbone (time; the scaled error of a level whose input
+    level equals the reference's), then the head on each (text, reference, ground-truth box)."""
+    from tsp3d import parity
+    from tsp3d.export.graph import LEVELS
+    from tsp3d.runtime.base import GroundingResult
+    from tsp3d.runtime.ort_session import run
+
+    t0 = time.perf_counter()
+    levels = dict(zip(LEVELS, run(backbone, {"points": points})))
+    s["scene_ms"].append(1e3 * (time.perf_counter() - t0))
+    for i in (1, 3, 5):
+        if np.array_equal(levels[LEVELS[i - 1]], ref_levels[i - 1]):
+            b = ref_levels[i]
+            s["feat_rel"].append(float(np.abs(levels[LEVELS[i]].astype(np.float32) - b).max()
+                                       / max(float(np.abs(b).max()), 1e-30)))
+    for text, (r, ref_trace), gt in sentences:
+        t0 = time.perf_counter()
+        out = run(head, {**levels, "text_feats": text.feats, "text_mask": text.mask})
+        s["head_ms"].append(1e3 * (time.perf_counter() - t0))
+        res = GroundingResult.from_outputs(*out[:4])
+        agree = parity.trace_from_outputs(names, dict(zip(names, out[4:]))).compare(ref_trace)
+        s["iou_ref"].append(parity.box_iou(res.box, r.box))
+        s["top1"].append(s["iou_ref"][-1] >= 0.999)
+        s["site"].append(agree["top1_site"])
+        s["sets"].append(all(agree[n] for n in parity.HEAD_SETS))
+        s["counts"].append(res.counts == r.counts)
+        s["iou_gt"].append(parity.box_iou(res.box, gt))
+
+
+def _variant_row(name: str, s: dict, ref_acc: dict, graph_report) -> dict:
+    acc = {t: float(np.mean([i > t for i in s["iou_gt"]])) for t in (0.25, 0.5)}
+    return {
+        "keep_fp32": None if variants()[name] is None else list(variants()[name]),
+        "top1_identical": float(np.mean(s["top1"])), "top1_same_site": float(np.mean(s["site"])),
+        "iou_vs_ref_mean": float(np.mean(s["iou_ref"])), "iou_vs_ref_min": float(np.min(s["iou_ref"])),
+        "kept_sets_identical": float(np.mean(s["sets"])),
+        "counts_identical": float(np.mean(s["counts"])),
+        "acc@0.25": acc[0.25], "acc@0.5": acc[0.5],
+        "acc@0.25_drop": ref_acc[0.25] - acc[0.25], "acc@0.5_drop": ref_acc[0.5] - acc[0.5],
+        "backbone_feature_scaled_rel_max": max(s["feat_rel"]) if s["feat_rel"] else None,
+        "scene_ms_median": statistics.median(s["scene_ms"]), "sentence_ms_median": statistics.median(s["head_ms"]),
+        "graph": graph_report,
+    }
 
 
 def to_markdown(study: dict) -> str:

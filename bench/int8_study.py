@@ -108,72 +108,122 @@ def scene_latency(fp32, int8, sample, runs: int = 10, threads: int | None = None
 def run_study(checkpoint, data, *, bundle=None, scenes: int = 32, eval_samples: int = EVAL_SAMPLES,
               sweep_samples: int = 48, methods=("minmax", "entropy", "percentile"), default_method: str = "entropy",
               threads: int | None = None, capacities: dict | None = None) -> dict:
-    from tsp3d.calibration.collect import collect_stats
-    from tsp3d.calibration.data import (EVAL_SPLITS, calibration_samples, encoder_text, group_by_scene,
-                                        load_samples, pick_split)
-    from tsp3d.calibration.evaluate import GraphPair, evaluate
-    from tsp3d.calibration.layers import KEEP_RULES, find_layers, units
-    from tsp3d.calibration.pipeline import _max_points, model_sha256
-    from tsp3d.calibration.sensitivity import (DEFAULT_MAX_DROP, DEFAULT_MIN_SAME_OBJECT, exclusions,
-                                               format_table, sweep)
+    from tsp3d.calibration.data import encoder_text
     from tsp3d.checkpoint import load_checkpoint
-    from tsp3d.export.metadata import sha256_file
+    from tsp3d.pretrained import resolve_checkpoint
     from tsp3d.text import load_text_encoder
 
     t0 = time.perf_counter()
-    from tsp3d.pretrained import resolve_checkpoint
-
     checkpoint = resolve_checkpoint(checkpoint)  # a path, or a pretrained model's name (tiny-synrefer)
     ckpt = load_checkpoint(checkpoint)
     text = encoder_text(load_text_encoder(ckpt.text_encoder))
     with tempfile.TemporaryDirectory(prefix="tsp3d-int8-study-") as tmp:
         graphs, _ = _graphs(checkpoint, ckpt.hash, Path(bundle) if bundle else None, Path(tmp), capacities or {})
-        layers = find_layers(graphs["single"])
-        max_points = _max_points(graphs["single"])
-        split, calib = calibration_samples(data, text, max_points, scenes=scenes)
-        _say(f"collecting statistics on {len(calib)} {split} scenes")
-        stats = collect_stats(graphs["single"], [layer.input for layer in layers], (s.feeds() for s in calib),
-                              threads=threads)
-        amax = {m: {t: s.amax(m) for t, s in stats.items()} for m in methods}
-        eval_split = pick_split(data, EVAL_SPLITS)
-        evals = load_samples(data, eval_split, text, max_points, limit=eval_samples, per_scene=0)
-        groups = group_by_scene(evals)
-        _say(f"FP32 reference on {len(evals)} {eval_split} samples")
-        pair = GraphPair(graphs["backbone"], graphs["head"], threads)
-        reference, _ = evaluate(pair, groups, "fp32")
-        sweep_groups = group_by_scene(evals[:sweep_samples])
-        sweep_ref, sweep_levels = evaluate(pair, sweep_groups, "fp32")
-        _say(f"sensitivity sweep ({default_method}) over {len(units(layers))} units on {sweep_samples} samples")
-        rows = sweep(graphs["backbone"], graphs["head"], layers, amax[default_method], sweep_groups, sweep_ref,
-                     sweep_levels, threads=threads,
-                     progress=lambda k, n, r: _say(f"  [{k}/{n}] {r.unit}: drop {r.drop25:.2f}, same "
-                                                   f"{100 * r.same_object:.0f} %"))
-        kept = exclusions(layers, rows)
-        results, runs = [], {}
-        for m in methods:
-            _say(f"INT8 ({m}, default rule) on {len(evals)} samples")
-            row, runs[m] = _method_row(f"int8-{m}", graphs, layers, amax[m], kept, groups, reference, threads)
-            results.append({"method": m, "kept_float": "default", **row})
-        _say(f"INT8 ({default_method}, every layer quantized)")
-        row, _ = _method_row(f"int8-{default_method}-all", graphs, layers, amax[default_method], {}, groups,
-                             reference, threads)
-        results.append({"method": default_method, "kept_float": "none", **row})
-        oracle = class_only_oracle(data, eval_split, evals)
-        verdict = drop_verdict(reference, runs[default_method], oracle)
-        from tsp3d.calibration.qdq import quantize_graph
+        study = _measure(graphs, data, text, scenes=scenes, eval_samples=eval_samples, sweep_samples=sweep_samples,
+                         methods=methods, default_method=default_method, threads=threads)
+    return _report(checkpoint, ckpt, data, study, default_method, threads, t0)
 
-        _say("latency of the single FP32 and INT8 graphs on one scene")
-        int8_single = quantize_graph(graphs["single"], [x for x in layers if x.unit not in kept],
-                                     amax[default_method])[0]
-        latency = scene_latency(graphs["single"], int8_single, evals[0], threads=threads)
-        sha = model_sha256(graphs["single"])
-    ref_acc = reference.accuracy
-    main = next(r for r in results if r["method"] == default_method and r["kept_float"] == "default")
-    drop = main["drop_points"]["acc@0.25"]
+
+def _measure(graphs: dict, data, text, *, scenes, eval_samples, sweep_samples, methods, default_method,
+             threads) -> dict:
+    """Every number of the study, in order: calibration, FP32 reference, sensitivity sweep, each method's INT8
+    graph, the oracle and verdict, one scene's latency."""
+    from tsp3d.calibration.evaluate import GraphPair, evaluate
+    from tsp3d.calibration.layers import find_layers
+    from tsp3d.calibration.pipeline import _max_points, model_sha256
+
+    layers = find_layers(graphs["single"])
+    max_points = _max_points(graphs["single"])
+    split, calib, amax = _calibrate(graphs["single"], layers, data, text, max_points, scenes, methods, threads)
+    eval_split, evals, groups = _eval_samples(data, text, max_points, eval_samples)
+    _say(f"FP32 reference on {len(evals)} {eval_split} samples")
+    pair = GraphPair(graphs["backbone"], graphs["head"], threads)
+    reference, _ = evaluate(pair, groups, "fp32")
+    sweep_ref, rows, kept = _sensitivity(graphs, pair, layers, amax[default_method], evals, sweep_samples,
+                                         default_method, threads)
+
+    def quantized(name: str, method: str, kept_units) -> tuple[dict, object]:
+        return _method_row(name, graphs, layers, amax[method], kept_units, groups, reference, threads)
+
+    results, runs = _int8_results(quantized, kept, methods, default_method, len(evals))
+    oracle = class_only_oracle(data, eval_split, evals)
+    verdict = drop_verdict(reference, runs[default_method], oracle)
+    latency = _int8_scene_latency(graphs["single"], layers, kept, amax[default_method], evals[0], threads)
+    return {"split": split, "calib": calib, "eval_split": eval_split, "evals": evals, "reference": reference,
+            "sweep_ref": sweep_ref, "rows": rows, "kept": kept, "results": results, "oracle": oracle,
+            "verdict": verdict, "latency": latency, "sha": model_sha256(graphs["single"])}
+
+
+def _calibrate(single, layers, data, text, max_points: int, scenes: int, methods, threads):
+    """One calibration pass: every method's ranges come from the same statistics -> (split, samples, amax)."""
+    from tsp3d.calibration.collect import collect_stats
+    from tsp3d.calibration.data import calibration_samples
+
+    split, calib = calibration_samples(data, text, max_points, scenes=scenes)
+    _say(f"collecting statistics on {len(calib)} {split} scenes")
+    stats = collect_stats(single, [layer.input for layer in layers], (s.feeds() for s in calib), threads=threads)
+    amax = {m: {t: s.amax(m) for t, s in stats.items()} for m in methods}
+    return split, calib, amax
+
+
+def _eval_samples(data, text, max_points: int, eval_samples: int):
+    from tsp3d.calibration.data import EVAL_SPLITS, group_by_scene, load_samples, pick_split
+
+    eval_split = pick_split(data, EVAL_SPLITS)
+    evals = load_samples(data, eval_split, text, max_points, limit=eval_samples, per_scene=0)
+    return eval_split, evals, group_by_scene(evals)
+
+
+def _sensitivity(graphs, pair, layers, amax, evals, sweep_samples: int, default_method: str, threads):
+    """The per-unit sweep on the first ``sweep_samples`` -> (its FP32 reference, its rows, the units kept float)."""
+    from tsp3d.calibration.data import group_by_scene
+    from tsp3d.calibration.evaluate import evaluate
+    from tsp3d.calibration.layers import units
+    from tsp3d.calibration.sensitivity import exclusions, sweep
+
+    sweep_groups = group_by_scene(evals[:sweep_samples])
+    sweep_ref, sweep_levels = evaluate(pair, sweep_groups, "fp32")
+    _say(f"sensitivity sweep ({default_method}) over {len(units(layers))} units on {sweep_samples} samples")
+    rows = sweep(graphs["backbone"], graphs["head"], layers, amax, sweep_groups, sweep_ref, sweep_levels,
+                 threads=threads, progress=lambda k, n, r: _say(f"  [{k}/{n}] {r.unit}: drop {r.drop25:.2f}, same "
+                                                                f"{100 * r.same_object:.0f} %"))
+    return sweep_ref, rows, exclusions(layers, rows)
+
+
+def _int8_results(quantized, kept, methods, default_method: str, samples: int) -> tuple[list, dict]:
+    """Each method's default INT8 graph, then the default method with every layer quantized -> (rows, runs)."""
+    results, runs = [], {}
+    for m in methods:
+        _say(f"INT8 ({m}, default rule) on {samples} samples")
+        row, runs[m] = quantized(f"int8-{m}", m, kept)
+        results.append({"method": m, "kept_float": "default", **row})
+    _say(f"INT8 ({default_method}, every layer quantized)")
+    row, _ = quantized(f"int8-{default_method}-all", default_method, {})
+    results.append({"method": default_method, "kept_float": "none", **row})
+    return results, runs
+
+
+def _int8_scene_latency(single, layers, kept, amax, sample, threads) -> dict:
+    from tsp3d.calibration.qdq import quantize_graph
+
+    _say("latency of the single FP32 and INT8 graphs on one scene")
+    int8_single = quantize_graph(single, [x for x in layers if x.unit not in kept], amax)[0]
+    return scene_latency(single, int8_single, sample, threads=threads)
+
+
+def _report(checkpoint, ckpt, data, s: dict, default_method: str, threads, t0: float) -> dict:
+    """The self-describing JSON: machine, inputs, the drop target and its verdict, every result, the rule."""
     import onnxruntime
 
     import tsp3d
+    from tsp3d.calibration.layers import KEEP_RULES
+    from tsp3d.calibration.sensitivity import DEFAULT_MAX_DROP, DEFAULT_MIN_SAME_OBJECT, format_table
+    from tsp3d.export.metadata import sha256_file
 
+    reference, sweep_ref, verdict, oracle = s["reference"], s["sweep_ref"], s["verdict"], s["oracle"]
+    ref_acc, evals, eval_split = reference.accuracy, s["evals"], s["eval_split"]
+    main = next(r for r in s["results"] if r["method"] == default_method and r["kept_float"] == "default")
+    drop = main["drop_points"]["acc@0.25"]
     return {
         "name": NAME,
         "title": "INT8 Q/DQ graph vs FP32 (ONNX Runtime with libtsp3d_ort.so, CPU)",
@@ -183,8 +233,8 @@ def run_study(checkpoint, data, *, bundle=None, scenes: int = 32, eval_samples: 
         "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
         "checkpoint": {"file": str(checkpoint), "sha256": sha256_file(checkpoint), "epoch": ckpt.epoch,
                        "step": ckpt.step, "config": ckpt.config.name, "text_encoder": ckpt.text_encoder},
-        "model_sha256": sha,
-        "data": {"path": str(data), "calibration_split": split, "calibration_scenes": len(calib),
+        "model_sha256": s["sha"],
+        "data": {"path": str(data), "calibration_split": s["split"], "calibration_scenes": len(s["calib"]),
                  "eval_split": eval_split, "eval_samples": len(evals), "sweep_samples": len(sweep_ref.ious)},
         "targets": [{
             "name": f"Acc@0.25 drop <= {TARGET_DROP} point (INT8 {default_method}, default rule, vs FP32)",
@@ -193,13 +243,13 @@ def run_study(checkpoint, data, *, bundle=None, scenes: int = 32, eval_samples: 
         "accuracy_drop_verdict": verdict,
         "class_only_oracle": {"acc@0.25": oracle},
         "fp32": {"accuracy": ref_acc, "latency_ms": reference.latency()},
-        "scene_latency": latency,
-        "results": results,
+        "scene_latency": s["latency"],
+        "results": s["results"],
         "rule": {"keep_rules": {k: v for k, v in KEEP_RULES.items()}, "max_drop_points": DEFAULT_MAX_DROP,
                  "min_same_object": DEFAULT_MIN_SAME_OBJECT},
-        "kept_float": kept,
+        "kept_float": s["kept"],
         "sensitivity": {"method": default_method, "reference": sweep_ref.accuracy,
-                        "table": [r.to_dict() for r in rows], "text": format_table(rows, sweep_ref)},
+                        "table": [r.to_dict() for r in s["rows"]], "text": format_table(s["rows"], sweep_ref)},
         "notes": [f"FP32 Acc@0.25 of this checkpoint on {len(evals)} {eval_split} samples: "
                   f"{100 * ref_acc['acc@0.25']:.1f} %, class-only oracle on the same samples "
                   f"{100 * oracle:.1f} %",
