@@ -80,8 +80,116 @@ class _Severity(Enum):
     INFO = 3
 
 
+class _Input:
+    def __init__(self, name):
+        self.name = name
+
+
+class _Network:
+    def __init__(self, flags):
+        self.flags, self.inputs = flags, []
+        self.num_inputs = 0
+
+    def get_input(self, i):
+        return self.inputs[i]
+
+
+class _Cache:
+    def __init__(self, data):
+        self.data = data
+
+    def serialize(self):
+        return b"CACHE:" + self.data
+
+
+class _Config:
+    def __init__(self):
+        self.pools, self.profiles, self.cache = {}, [], None
+
+    def set_memory_pool_limit(self, pool, size):
+        self.pools[pool] = size
+
+    def add_optimization_profile(self, p):
+        self.profiles.append(p)
+
+    def create_timing_cache(self, data):
+        return _Cache(bytes(data))
+
+    def set_timing_cache(self, cache, ignore_mismatch):
+        self.cache = cache
+        return True
+
+    def get_timing_cache(self):
+        return self.cache
+
+
+class _Profile:
+    def __init__(self):
+        self.shapes = {}
+
+    def set_shape(self, name, lo, opt, hi):
+        self.shapes[name] = (lo, opt, hi)
+
+
+class _Registry:
+    def __init__(self, fake):
+        self.fake = fake
+
+    def load_library(self, path):
+        self.fake.calls.append(("load_library", path))
+        return object() if self.fake.load_ok else None
+
+
+class _OnnxParser:
+    fake: "FakeTrt"  # set per FakeTrt (see FakeTrt.__init__)
+    num_errors = 0
+
+    def __init__(self, network, logger):
+        self.network, self.logger = network, logger
+
+    def parse_from_file(self, path):
+        fake = self.fake
+        fake.calls.append(("parse", path))
+        if not fake.parse_ok:
+            self.num_errors = 1
+            return False
+        fake.parsed = onnx.load(path)  # what the parser saw (a hinted copy is deleted after parsing)
+        for vi in fake.parsed.graph.input:
+            self.network.inputs.append(_Input(vi.name))
+        self.network.num_inputs = len(self.network.inputs)
+        return True
+
+    def get_error(self, i):
+        return "In node 3 (SparseConvInt8): plugin not found"
+
+
+class _Builder:
+    fake: "FakeTrt"  # set per FakeTrt (see FakeTrt.__init__)
+
+    def __init__(self, logger):
+        self.logger = logger
+
+    def create_network(self, flags):
+        self.fake.network = _Network(flags)
+        return self.fake.network
+
+    def create_builder_config(self):
+        self.fake.config = _Config()
+        return self.fake.config
+
+    def create_optimization_profile(self):
+        return _Profile()
+
+    def build_serialized_network(self, network, config):
+        if not self.fake.build_ok:
+            self.logger.log(_Severity.ERROR, "SparseConvInt8: no implementation for int8 input")
+            return None
+        return b"ENGINE" + json.dumps(config.profiles[0].shapes, sort_keys=True).encode()
+
+
 class FakeTrt:
-    """The parts of the TensorRT Python API that build_engine uses; records every call."""
+    """The parts of the TensorRT Python API that build_engine uses; records every call (``calls``) and keeps the
+    last network, builder config and parsed graph."""
 
     __version__ = "10.3.0"
 
@@ -99,102 +207,10 @@ class FakeTrt:
 
     def __init__(self, parse_ok=True, build_ok=True, load_ok=True):
         self.calls, self.parse_ok, self.build_ok, self.load_ok = [], parse_ok, build_ok, load_ok
-        fake = self
-
-        class Registry:
-            def load_library(self, path):
-                fake.calls.append(("load_library", path))
-                return object() if fake.load_ok else None
-
-        class Input:
-            def __init__(self, name):
-                self.name = name
-
-        class Network:
-            def __init__(self, flags):
-                self.flags, self.inputs = flags, []
-                self.num_inputs = 0
-
-            def get_input(self, i):
-                return self.inputs[i]
-
-        class OnnxParser:
-            num_errors = 0
-
-            def __init__(self, network, logger):
-                self.network, self.logger = network, logger
-
-            def parse_from_file(self, path):
-                fake.calls.append(("parse", path))
-                if not fake.parse_ok:
-                    self.num_errors = 1
-                    return False
-                fake.parsed = onnx.load(path)  # what the parser saw (a hinted copy is deleted after parsing)
-                for vi in fake.parsed.graph.input:
-                    self.network.inputs.append(Input(vi.name))
-                self.network.num_inputs = len(self.network.inputs)
-                return True
-
-            def get_error(self, i):
-                return "In node 3 (SparseConvInt8): plugin not found"
-
-        class Cache:
-            def __init__(self, data):
-                self.data = data
-
-            def serialize(self):
-                return b"CACHE:" + self.data
-
-        class Config:
-            def __init__(self):
-                self.pools, self.profiles, self.cache = {}, [], None
-
-            def set_memory_pool_limit(self, pool, size):
-                self.pools[pool] = size
-
-            def add_optimization_profile(self, p):
-                self.profiles.append(p)
-
-            def create_timing_cache(self, data):
-                return Cache(bytes(data))
-
-            def set_timing_cache(self, cache, ignore_mismatch):
-                self.cache = cache
-                return True
-
-            def get_timing_cache(self):
-                return self.cache
-
-        class Profile:
-            def __init__(self):
-                self.shapes = {}
-
-            def set_shape(self, name, lo, opt, hi):
-                self.shapes[name] = (lo, opt, hi)
-
-        class Builder:
-            def __init__(self, logger):
-                self.logger = logger
-
-            def create_network(self, flags):
-                fake.network = Network(flags)
-                return fake.network
-
-            def create_builder_config(self):
-                fake.config = Config()
-                return fake.config
-
-            def create_optimization_profile(self):
-                return Profile()
-
-            def build_serialized_network(self, network, config):
-                if not fake.build_ok:
-                    self.logger.log(_Severity.ERROR, "SparseConvInt8: no implementation for int8 input")
-                    return None
-                return b"ENGINE" + json.dumps(config.profiles[0].shapes, sort_keys=True).encode()
-
-        self._registry = Registry()
-        self.Builder, self.OnnxParser = Builder, OnnxParser
+        self._registry = _Registry(self)
+        # build_engine constructs these itself (trt.Builder(logger), trt.OnnxParser(...)): classes bound to this fake
+        self.Builder = type("Builder", (_Builder,), {"fake": self})
+        self.OnnxParser = type("OnnxParser", (_OnnxParser,), {"fake": self})
 
     def get_plugin_registry(self):
         return self._registry

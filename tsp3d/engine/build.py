@@ -159,68 +159,33 @@ def build_engine(onnx_path: str | Path, out: str | Path, *, options: ProfileOpti
     (attention_chunks.py; 0: the graph as exported). With chunks the engine runs on one stream
     (``max_aux_streams = 0``), so that the chunks run one after the other as check-engine counts them.
     """
-    from tsp3d.utils.atomic import atomic_path, check_writable, write_bytes, write_json
+    from tsp3d.utils.atomic import write_json
+    from tsp3d.utils.libraries import LIBRARIES
 
     say = progress or (lambda msg: None)
     onnx_path, out = Path(onnx_path), Path(out)
-    if not onnx_path.is_file():
-        raise InputFileError(f"ONNX model {onnx_path} does not exist")
-    if workspace_mb is not None and workspace_mb < 1:
-        raise InputFileError(f"--workspace must be >= 1 MB, got {workspace_mb}")
-    if not attention_chunk_mb >= 0:
-        raise InputFileError(f"--attention-chunk-mb must be >= 0 (0: no chunks), got {attention_chunk_mb}")
-    check_writable(out, force)
-    check_writable(manifest_path(out), force)
+    _check_request(onnx_path, out, workspace_mb, attention_chunk_mb, force)
     proto, meta, max_length = _source_facts(onnx_path)
     profile = derive_profile(proto, meta["capacities"], max_length, options)
     trt = trt if trt is not None else import_tensorrt()
     gpu = gpu if gpu is not None else detect_gpu()
-    from tsp3d.utils.libraries import LIBRARIES, require_library
-
-    plugin = Path(plugin) if plugin is not None else require_library("trt")
-    if not plugin.is_file():
-        raise DependencyError(f"plugin library {plugin} does not exist")
-    logger = _recording_logger(trt)
-    if trt.get_plugin_registry().load_library(str(plugin)) is None:
-        raise DependencyError(f"TensorRT could not load {plugin}: " + ("; ".join(logger.errors[-3:]) or "no reason"),
-                              hint="rebuild it against this TensorRT (scripts/build_plugins.sh, TENSORRT_ROOT)")
+    plugin, logger = _load_plugin(trt, plugin)
     t0 = time.perf_counter()
     builder = trt.Builder(logger)
     network = builder.create_network(_strongly_typed_flags(trt))
     say(f"parsing {onnx_path.name}")
     parser, opt_rows, rewrite = _parse_engine_graph(trt, network, logger, onnx_path, out.parent, profile,
                                                     attention_chunk_mb)  # keep the parser: it owns the weights
-    names = [network.get_input(i).name for i in range(network.num_inputs)]
-    if sorted(names) != sorted(profile):
-        raise ModelFormatError(f"the parsed network's inputs {sorted(names)} differ from the graph's "
-                               f"{sorted(profile)}")
-    config = builder.create_builder_config()
-    if workspace_mb is not None:
-        config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, int(workspace_mb) << 20)
-    if rewrite.chunked:  # parallel chunks on auxiliary streams could not reuse each other's memory
-        config.max_aux_streams = 0
-    opt_profile = builder.create_optimization_profile()
-    for name in names:
-        p = profile[name]
-        opt_profile.set_shape(name, tuple(p["min"]), tuple(p["opt"]), tuple(p["max"]))
-    config.add_optimization_profile(opt_profile)
+    names = _network_inputs(network, profile)
     cache_path = Path(timing_cache) if timing_cache is not None else None
-    cache_in = cache_path.read_bytes() if cache_path is not None and cache_path.is_file() else b""
-    if cache_path is not None:
-        cache = config.create_timing_cache(cache_in)
-        if not config.set_timing_cache(cache, ignore_mismatch=False):
-            raise ModelFormatError(f"timing cache {cache_path} was made by another TensorRT or GPU",
-                                   hint="delete it (it is only a build-time speed-up)")
+    config, cache_in = _builder_config(trt, builder, names, profile, workspace_mb, rewrite, cache_path)
     say(f"building the engine (TensorRT {trt.__version__}, {gpu.get('name')})")
     serialized = builder.build_serialized_network(network, config)
     del parser
     if serialized is None:
         raise Tsp3dError("TensorRT failed to build the engine: " + ("; ".join(logger.errors[-3:]) or "no reason"))
     seconds = round(time.perf_counter() - t0, 1)
-    with atomic_path(out, force) as tmp:
-        tmp.write_bytes(bytes(memoryview(serialized)))
-    if cache_path is not None:  # a cache is meant to be updated in place
-        write_bytes(cache_path, bytes(memoryview(config.get_timing_cache().serialize())), force=True)
+    _write_engine(out, serialized, config, cache_path, force)
     source_meta = {"graph": meta.get("graph"), "precision": meta.get("precision"),
                    "checkpoint_sha256": meta.get("checkpoint_sha256")}
     build = {"strongly_typed": True, "workspace_mb": workspace_mb, "timing_cache": str(cache_path) if cache_path
@@ -231,6 +196,74 @@ def build_engine(onnx_path: str | Path, out: str | Path, *, options: ProfileOpti
                              profile=profile, build=build)
     write_json(manifest_path(out), manifest, force=force)
     return manifest
+
+
+def _check_request(onnx_path: Path, out: Path, workspace_mb, attention_chunk_mb: float, force: bool) -> None:
+    """The cheap checks, before anything is read or TensorRT is touched."""
+    from tsp3d.utils.atomic import check_writable
+
+    if not onnx_path.is_file():
+        raise InputFileError(f"ONNX model {onnx_path} does not exist")
+    if workspace_mb is not None and workspace_mb < 1:
+        raise InputFileError(f"--workspace must be >= 1 MB, got {workspace_mb}")
+    if not attention_chunk_mb >= 0:
+        raise InputFileError(f"--attention-chunk-mb must be >= 0 (0: no chunks), got {attention_chunk_mb}")
+    check_writable(out, force)
+    check_writable(manifest_path(out), force)
+
+
+def _load_plugin(trt, plugin: str | Path | None):
+    """(plugin path, recording logger): ``libtsp3d_trt.so`` (the given one or the built one) in TensorRT's plugin
+    registry."""
+    from tsp3d.utils.libraries import require_library
+
+    plugin = Path(plugin) if plugin is not None else require_library("trt")
+    if not plugin.is_file():
+        raise DependencyError(f"plugin library {plugin} does not exist")
+    logger = _recording_logger(trt)
+    if trt.get_plugin_registry().load_library(str(plugin)) is None:
+        raise DependencyError(f"TensorRT could not load {plugin}: " + ("; ".join(logger.errors[-3:]) or "no reason"),
+                              hint="rebuild it against this TensorRT (scripts/build_plugins.sh, TENSORRT_ROOT)")
+    return plugin, logger
+
+
+def _network_inputs(network, profile: dict) -> list[str]:
+    names = [network.get_input(i).name for i in range(network.num_inputs)]
+    if sorted(names) != sorted(profile):
+        raise ModelFormatError(f"the parsed network's inputs {sorted(names)} differ from the graph's "
+                               f"{sorted(profile)}")
+    return names
+
+
+def _builder_config(trt, builder, names: list[str], profile: dict, workspace_mb, rewrite, cache_path: Path | None):
+    """(builder config, the timing cache's bytes read, b"" when none): workspace limit, one stream when the
+    attention is chunked, the optimization profile, the timing cache."""
+    config = builder.create_builder_config()
+    if workspace_mb is not None:
+        config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, int(workspace_mb) << 20)
+    if rewrite.chunked:  # parallel chunks on auxiliary streams could not reuse each other's memory
+        config.max_aux_streams = 0
+    opt_profile = builder.create_optimization_profile()
+    for name in names:
+        p = profile[name]
+        opt_profile.set_shape(name, tuple(p["min"]), tuple(p["opt"]), tuple(p["max"]))
+    config.add_optimization_profile(opt_profile)
+    cache_in = cache_path.read_bytes() if cache_path is not None and cache_path.is_file() else b""
+    if cache_path is not None:
+        cache = config.create_timing_cache(cache_in)
+        if not config.set_timing_cache(cache, ignore_mismatch=False):
+            raise ModelFormatError(f"timing cache {cache_path} was made by another TensorRT or GPU",
+                                   hint="delete it (it is only a build-time speed-up)")
+    return config, cache_in
+
+
+def _write_engine(out: Path, serialized, config, cache_path: Path | None, force: bool) -> None:
+    from tsp3d.utils.atomic import atomic_path, write_bytes
+
+    with atomic_path(out, force) as tmp:
+        tmp.write_bytes(bytes(memoryview(serialized)))
+    if cache_path is not None:  # a cache is meant to be updated in place
+        write_bytes(cache_path, bytes(memoryview(config.get_timing_cache().serialize())), force=True)
 
 
 def _attention_facts(rewrite, chunk_mb: float) -> dict:
