@@ -179,7 +179,6 @@ def _fp16_array(name: str, arr: np.ndarray) -> np.ndarray:
 def convert(proto, keep=DEFAULT_KEEP):
     """``(fp16 ModelProto, Fp16Report)``: ``proto`` (float32) with every node outside ``keep`` in float16."""
     import onnx
-    from onnx import helper, numpy_helper
 
     from tsp3d.export import register_schemas
 
@@ -196,68 +195,94 @@ def convert(proto, keep=DEFAULT_KEEP):
         nodes = _rule_nodes(g, rule)
         report.fp32_by_rule[rule] = len(nodes)
         fp32 |= nodes
-    inits = {t.name: t for t in graph.initializer}
-    new_type = {v.name: v.type.tensor_type.elem_type for v in graph.input}
-    new_type.update({name: t.data_type for name, t in inits.items()})
-    casts, fp16_inits, new_nodes = {}, {}, []
-
-    def cast(value: str, to: int) -> str:
-        key = (value, to)
-        if key not in casts:
-            out = f"{value}__to_{'fp16' if to == FLOAT16 else 'fp32'}"
-            new_nodes.append(helper.make_node("Cast", [value], [out], to=to, name=f"cast_{out}"))
-            casts[key] = out
-        return casts[key]
-
-    def fp16_init(name: str) -> str:
-        if name not in fp16_inits:
-            arr = _fp16_array(name, numpy_helper.to_array(inits[name]))
-            fp16_inits[name] = numpy_helper.from_array(arr, f"{name}__fp16")
-        return fp16_inits[name].name
-
+    retyper = _Retyper(g, opset, fp32, report)
     for node in graph.node:
-        has_float = any(g.is_float(v) for v in list(node.input) + list(node.output))
-        if not has_float:
-            new_nodes.append(node)
-            for o in node.output:
-                new_type[o] = g.types.get(o, 0)
-            continue
-        want = FLOAT if id(node) in fp32 or not _supports_fp16(node, opset, g) else FLOAT16
-        if want == FLOAT:
-            report.nodes_fp32 += 1
-            report.fp32_ops[node.op_type] = report.fp32_ops.get(node.op_type, 0) + 1
-        else:
-            report.nodes_fp16 += 1
-        if node.op_type not in ANY_FLOAT_INPUT:
-            for i, name in enumerate(node.input):
-                if not g.is_float(name) or new_type[name] == want:
-                    continue
-                node.input[i] = fp16_init(name) if name in inits and want == FLOAT16 else cast(name, want)
-        for attr in node.attribute:
-            if node.op_type == "Cast" and attr.name == "to" and attr.i == FLOAT:
-                attr.i = want
-            elif attr.name == "value" and attr.t.data_type == FLOAT and want == FLOAT16:
-                arr = _fp16_array(f"{node.name}.value", numpy_helper.to_array(attr.t))
-                attr.t.CopyFrom(numpy_helper.from_array(arr, attr.t.name))
-        if node.op_type == "ConstantOfShape" and want == FLOAT16 and not node.attribute:
-            # The default value is a float32 zero: make the float16 zero explicit.
-            node.attribute.append(helper.make_attribute("value", numpy_helper.from_array(np.zeros(1, np.float16))))
-        for o in node.output:
-            new_type[o] = want if g.is_float(o) else g.types.get(o, 0)
-        new_nodes.append(node)
-
-    _fix_outputs(graph, new_type, new_nodes)
-    used = {i for n in new_nodes for i in n.input}
-    all_inits = [t for t in graph.initializer if t.name in used] + [t for t in fp16_inits.values()]
+        retyper.retype(node)
+    _fix_outputs(graph, retyper.new_type, retyper.new_nodes)
+    used = {i for n in retyper.new_nodes for i in n.input}
+    all_inits = [t for t in graph.initializer if t.name in used] + [t for t in retyper.fp16_inits.values()]
     del graph.node[:]
-    graph.node.extend(new_nodes)
+    graph.node.extend(retyper.new_nodes)
     del graph.initializer[:]
     graph.initializer.extend(all_inits)
     for vi in graph.value_info:
-        if vi.name in new_type:
-            vi.type.tensor_type.elem_type = new_type[vi.name]
-    report.casts = len(casts)
+        if vi.name in retyper.new_type:
+            vi.type.tensor_type.elem_type = retyper.new_type[vi.name]
+    report.casts = len(retyper.casts)
     return model, report
+
+
+class _Retyper:
+    """Gives each node, in graph order, its compute type and the inputs of that type: a cached ``Cast`` per
+    crossing value, a float16 copy of a float32 initializer; ``new_type`` follows every value's type."""
+
+    def __init__(self, g: _Graph, opset: dict, fp32: set, report: Fp16Report):
+        self.g, self.opset, self.fp32, self.report = g, opset, fp32, report
+        self.inits = {t.name: t for t in g.graph.initializer}
+        self.new_type = {v.name: v.type.tensor_type.elem_type for v in g.graph.input}
+        self.new_type.update({name: t.data_type for name, t in self.inits.items()})
+        self.casts, self.fp16_inits, self.new_nodes = {}, {}, []
+
+    def cast(self, value: str, to: int) -> str:
+        from onnx import helper
+
+        key = (value, to)
+        if key not in self.casts:
+            out = f"{value}__to_{'fp16' if to == FLOAT16 else 'fp32'}"
+            self.new_nodes.append(helper.make_node("Cast", [value], [out], to=to, name=f"cast_{out}"))
+            self.casts[key] = out
+        return self.casts[key]
+
+    def fp16_init(self, name: str) -> str:
+        from onnx import numpy_helper
+
+        if name not in self.fp16_inits:
+            arr = _fp16_array(name, numpy_helper.to_array(self.inits[name]))
+            self.fp16_inits[name] = numpy_helper.from_array(arr, f"{name}__fp16")
+        return self.fp16_inits[name].name
+
+    def retype(self, node) -> None:
+        g = self.g
+        has_float = any(g.is_float(v) for v in list(node.input) + list(node.output))
+        if not has_float:
+            self.new_nodes.append(node)
+            for o in node.output:
+                self.new_type[o] = g.types.get(o, 0)
+            return
+        want = FLOAT if id(node) in self.fp32 or not _supports_fp16(node, self.opset, g) else FLOAT16
+        self._count(node, want)
+        if node.op_type not in ANY_FLOAT_INPUT:
+            for i, name in enumerate(node.input):
+                if not g.is_float(name) or self.new_type[name] == want:
+                    continue
+                fp16_weight = name in self.inits and want == FLOAT16
+                node.input[i] = self.fp16_init(name) if fp16_weight else self.cast(name, want)
+        _retype_constants(node, want)
+        for o in node.output:
+            self.new_type[o] = want if g.is_float(o) else g.types.get(o, 0)
+        self.new_nodes.append(node)
+
+    def _count(self, node, want: int) -> None:
+        if want == FLOAT:
+            self.report.nodes_fp32 += 1
+            self.report.fp32_ops[node.op_type] = self.report.fp32_ops.get(node.op_type, 0) + 1
+        else:
+            self.report.nodes_fp16 += 1
+
+
+def _retype_constants(node, want: int) -> None:
+    """A ``Cast`` to float and a float ``value`` attribute take the node's type."""
+    from onnx import helper, numpy_helper
+
+    for attr in node.attribute:
+        if node.op_type == "Cast" and attr.name == "to" and attr.i == FLOAT:
+            attr.i = want
+        elif attr.name == "value" and attr.t.data_type == FLOAT and want == FLOAT16:
+            arr = _fp16_array(f"{node.name}.value", numpy_helper.to_array(attr.t))
+            attr.t.CopyFrom(numpy_helper.from_array(arr, attr.t.name))
+    if node.op_type == "ConstantOfShape" and want == FLOAT16 and not node.attribute:
+        # The default value is a float32 zero: make the float16 zero explicit.
+        node.attribute.append(helper.make_attribute("value", numpy_helper.from_array(np.zeros(1, np.float16))))
 
 
 def _fix_outputs(graph, new_type: dict, new_nodes: list) -> None:
