@@ -125,29 +125,17 @@ def validate(checkpoint, onnx_dir, data, *, split: str = "val", scenes: int = 0,
              engines=(), plugin=None, engine_precision: str = "fp32", tolerances=None, threads: int | None = None,
              reference: str = "checkpoint", progress=None) -> dict:
     """Measure parity; returns the report (``violations`` lists the broken tolerances, empty when all pass)."""
-    from tsp3d.checkpoint import load_model
     from tsp3d.data.dataset import GroundingDataset
-    from tsp3d.errors import InputFileError, ModelFormatError
+    from tsp3d.errors import InputFileError
     from tsp3d.evaluation import scene_points
     from tsp3d.runtime.manifest import Bundle
-    from tsp3d.runtime.torch_runtime import TorchRuntime
 
     if reference not in ("checkpoint", "folded"):
         raise InputFileError(f"reference must be 'checkpoint' or 'folded', got {reference!r}")
     tol = load_tolerances(tolerances)
     bundle = Bundle(onnx_dir)
     bundle.verify()
-    model, ckpt = load_model(checkpoint)
-    if ckpt.hash != bundle.manifest["checkpoint"]["state_hash"]:
-        raise ModelFormatError(f"{onnx_dir} was exported from another checkpoint than {checkpoint}",
-                               hint="validate a bundle against the checkpoint it was exported from")
-    # The export may have raised capacities (--capacity): the reference runs under the bundle's bounds, so both
-    # sides refuse (or accept) the same scenes.
-    from tsp3d.export.bundle import apply_capacities
-
-    model.cfg = apply_capacities(model.cfg, bundle.capacities)
-    model.head.cfg = model.cfg
-    ref = TorchRuntime(model=model, fold=reference == "folded")
+    ref = _reference_runtime(checkpoint, onnx_dir, bundle, reference)
     dataset = GroundingDataset(data, split)
     work = select_samples(dataset, scenes, all_sentences)
     if not work:
@@ -159,15 +147,7 @@ def validate(checkpoint, onnx_dir, data, *, split: str = "val", scenes: int = 0,
     ref_iou, text_err, done, total = [], 0.0, 0, sum(len(idxs) for _, idxs in work)
     for scene_id, idxs in work:
         scene = dataset.scene(scene_id)
-        points = scene_points(ref.model, scene).numpy()
-        ref_scene = ref.encode_scene(points)
-        ref_levels = ref.levels_numpy(ref_scene.levels)
-        rt_scenes = {}
-        for rt in runtimes:
-            rt_scenes[rt.label], ms = _timed(rt.encode_scene, points)
-            logs[rt.label].scene_ms.append(ms)
-            if _has_levels(rt):
-                logs[rt.label].add_scene(rt.levels_numpy(rt_scenes[rt.label].levels), ref_levels)
+        ref_scene, rt_scenes = _encode_scene(ref, runtimes, logs, scene_points(ref.model, scene).numpy())
         for idx in idxs:
             ann = dataset.annotations[idx]
             text = ref.encode_text(ann.text)
@@ -177,14 +157,7 @@ def validate(checkpoint, onnx_dir, data, *, split: str = "val", scenes: int = 0,
             gt = scene.boxes[ann.target]
             ref_iou.append(parity.box_iou(ref_res.box, gt))
             for rt in runtimes:
-                t0 = time.perf_counter()
-                if rt.label in heads:
-                    proto, names = heads[rt.label]
-                    res, extra = rt.run_head_with_extras(rt_scenes[rt.label].levels, text, proto, names)
-                    trace = parity.trace_from_outputs(names, extra)
-                else:
-                    res, trace = rt.ground(rt_scenes[rt.label], text.feats, text.mask), None
-                logs[rt.label].head_ms.append(1e3 * (time.perf_counter() - t0))
+                res, trace = _ground(rt, rt_scenes[rt.label], text, heads.get(rt.label), logs[rt.label])
                 logs[rt.label].add_sample({"ann_id": ann.ann_id, "scene_id": scene_id}, res, ref_res, trace,
                                           ref_trace, gt)
             done += 1
@@ -201,6 +174,53 @@ def validate(checkpoint, onnx_dir, data, *, split: str = "val", scenes: int = 0,
     }
     report["violations"] = check_tolerances(report, tol)
     return report
+
+
+def _reference_runtime(checkpoint, onnx_dir, bundle, reference: str):
+    """PyTorch FP32 on the checkpoint the bundle was exported from, under the bundle's capacities."""
+    from tsp3d.checkpoint import load_model
+    from tsp3d.errors import ModelFormatError
+    from tsp3d.runtime.torch_runtime import TorchRuntime
+
+    model, ckpt = load_model(checkpoint)
+    if ckpt.hash != bundle.manifest["checkpoint"]["state_hash"]:
+        raise ModelFormatError(f"{onnx_dir} was exported from another checkpoint than {checkpoint}",
+                               hint="validate a bundle against the checkpoint it was exported from")
+    # The export may have raised capacities (--capacity): the reference runs under the bundle's bounds, so both
+    # sides refuse (or accept) the same scenes.
+    from tsp3d.export.bundle import apply_capacities
+
+    model.cfg = apply_capacities(model.cfg, bundle.capacities)
+    model.head.cfg = model.cfg
+    return TorchRuntime(model=model, fold=reference == "folded")
+
+
+def _encode_scene(ref, runtimes: list, logs: dict, points):
+    """(reference scene, {runtime label: its scene}): every runtime's backbone on ``points``, timed, and its levels
+    compared with the reference's where it hands them over."""
+    ref_scene = ref.encode_scene(points)
+    ref_levels = ref.levels_numpy(ref_scene.levels)
+    rt_scenes = {}
+    for rt in runtimes:
+        rt_scenes[rt.label], ms = _timed(rt.encode_scene, points)
+        logs[rt.label].scene_ms.append(ms)
+        if _has_levels(rt):
+            logs[rt.label].add_scene(rt.levels_numpy(rt_scenes[rt.label].levels), ref_levels)
+    return ref_scene, rt_scenes
+
+
+def _ground(rt, rt_scene, text, head, log: _RuntimeLog):
+    """(result, head trace or None): one sentence on one runtime, timed; with the head graph that also outputs
+    the voxel sets (``head``: ONNX Runtime) the trace is measured."""
+    t0 = time.perf_counter()
+    if head is not None:
+        proto, names = head
+        res, extra = rt.run_head_with_extras(rt_scene.levels, text, proto, names)
+        trace = parity.trace_from_outputs(names, extra)
+    else:
+        res, trace = rt.ground(rt_scene, text.feats, text.mask), None
+    log.head_ms.append(1e3 * (time.perf_counter() - t0))
+    return res, trace
 
 
 def _reference_ground(ref, scene, text):
