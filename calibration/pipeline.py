@@ -96,11 +96,9 @@ def calibrate_graphs(graphs: dict, data: str | Path, text, opts: Options | None 
                      cache_path: str | Path | None = None, force: bool = False, progress=None) -> Int8Result:
     """``graphs``: kind -> FP32 ModelProto (``single`` required; ``backbone`` + ``head`` for the sweep and the
     split INT8 graphs). ``text``: sentence -> (feats, mask) (``calibration.data``)."""
-    from tsp3d.calibration.data import calibration_samples, group_by_scene, load_samples, pick_split
-    from tsp3d.calibration.evaluate import GraphPair, evaluate
+    from tsp3d.calibration.data import calibration_samples
     from tsp3d.calibration.layers import find_layers
-    from tsp3d.calibration.qdq import int8_nodes, quantize_graph
-    from tsp3d.calibration.sensitivity import exclusions, format_table, sweep
+    from tsp3d.calibration.sensitivity import exclusions
 
     opts = opts or Options()
     opts.check()
@@ -116,20 +114,10 @@ def calibrate_graphs(graphs: dict, data: str | Path, text, opts: Options | None 
     amax = cache.amax
     cache.data.update({"data": str(data), "split": split})
 
-    split_form = "backbone" in graphs and "head" in graphs
-    rows, reference, groups, eval_split = None, None, None, None
-    if opts.sweep_samples and split_form:
-        eval_split = opts.eval_split or pick_split(data, EVAL_SPLITS)
-        evals = load_samples(data, eval_split, text, max_points, limit=opts.sweep_samples, per_scene=0)
-        groups = group_by_scene(evals)
-        say(f"FP32 reference on {len(evals)} {eval_split} samples")
-        reference, ref_levels = evaluate(GraphPair(graphs["backbone"], graphs["head"], opts.threads), groups, "fp32")
-        say(f"sensitivity sweep over {len(set(layer.unit for layer in layers))} units")
-        rows = sweep(graphs["backbone"], graphs["head"], layers, amax, groups, reference, ref_levels,
-                     threads=opts.threads,
-                     progress=lambda k, n, r: say(f"  [{k}/{n}] {r.unit}: Acc@0.25 drop {r.drop25:.2f}, "
-                                                  f"same object {100 * r.same_object:.0f} %"))
-    kept = exclusions(layers, rows, opts.keep, opts.max_drop, opts.min_same_object)
+    sweep = None
+    if opts.sweep_samples and "backbone" in graphs and "head" in graphs:
+        sweep = _sensitivity_sweep(graphs, layers, amax, data, text, max_points, opts, say)
+    kept = exclusions(layers, sweep.rows if sweep else None, opts.keep, opts.max_drop, opts.min_same_object)
     chosen = [layer for layer in layers if layer.unit not in kept]
     info = {
         "method": opts.method, "percentile": opts.percentile if opts.method == "percentile" else None,
@@ -141,24 +129,69 @@ def calibrate_graphs(graphs: dict, data: str | Path, text, opts: Options | None 
         "layers": {"total": len(layers), "quantized": len(chosen),
                    "sparse_convs_quantized": sum(layer.kind == "sparse_conv" for layer in chosen)},
     }
-    out, reports = {}, {}
-    for kind, proto in graphs.items():
-        out[kind], report = quantize_graph(proto, chosen, amax, {k: info[k] for k in ("method", "kept_float")})
-        reports[kind] = {**report.to_dict(), "nodes": int8_nodes(out[kind])}
-        reports[kind].pop("quantized")
-    info["graphs"] = reports
-    if groups is not None:
-        say("checking the INT8 graphs against FP32")
-        result, _ = evaluate(GraphPair(out["backbone"], out["head"], opts.threads), groups, "int8")
-        acc, ref = result.accuracy, reference.accuracy
-        info["evaluation"] = {
-            "split": eval_split, "samples": len(result.ious), "fp32": ref, "int8": acc,
-            "drop_points": {k: 100.0 * (ref[k] - acc[k]) for k in acc}, "agreement": result.agreement(reference),
-            "latency_ms": {"fp32": reference.latency(), "int8": result.latency()},
-        }
-        info["sensitivity"] = {"table": [r.to_dict() for r in rows], "text": format_table(rows, reference)}
+    out, info["graphs"] = _quantize_graphs(graphs, chosen, amax, {k: info[k] for k in ("method", "kept_float")})
+    if sweep is not None:
+        info.update(_check_int8(out, sweep, opts, say))
     info["seconds"] = round(time.perf_counter() - t0, 1)
     return Int8Result(out, cache, info)
+
+
+@dataclass
+class _Sweep:
+    split: str  # the evaluation split
+    groups: list  # its samples grouped by scene
+    reference: object  # FP32 EvalResult on them
+    rows: list  # the sensitivity table
+
+
+def _sensitivity_sweep(graphs: dict, layers, amax: dict, data, text, max_points: int, opts: Options, say) -> _Sweep:
+    """The FP32 reference on the evaluation samples, then each unit quantized alone against it."""
+    from tsp3d.calibration.data import group_by_scene, load_samples, pick_split
+    from tsp3d.calibration.evaluate import GraphPair, evaluate
+    from tsp3d.calibration.sensitivity import sweep
+
+    eval_split = opts.eval_split or pick_split(data, EVAL_SPLITS)
+    evals = load_samples(data, eval_split, text, max_points, limit=opts.sweep_samples, per_scene=0)
+    groups = group_by_scene(evals)
+    say(f"FP32 reference on {len(evals)} {eval_split} samples")
+    reference, ref_levels = evaluate(GraphPair(graphs["backbone"], graphs["head"], opts.threads), groups, "fp32")
+    say(f"sensitivity sweep over {len(set(layer.unit for layer in layers))} units")
+    rows = sweep(graphs["backbone"], graphs["head"], layers, amax, groups, reference, ref_levels,
+                 threads=opts.threads,
+                 progress=lambda k, n, r: say(f"  [{k}/{n}] {r.unit}: Acc@0.25 drop {r.drop25:.2f}, "
+                                              f"same object {100 * r.same_object:.0f} %"))
+    return _Sweep(eval_split, groups, reference, rows)
+
+
+def _quantize_graphs(graphs: dict, chosen: list, amax: dict, meta: dict) -> tuple[dict, dict]:
+    """The same Q/DQ rewrite on every graph -> (kind -> INT8 proto, kind -> its report)."""
+    from tsp3d.calibration.qdq import int8_nodes, quantize_graph
+
+    out, reports = {}, {}
+    for kind, proto in graphs.items():
+        out[kind], report = quantize_graph(proto, chosen, amax, meta)
+        reports[kind] = {**report.to_dict(), "nodes": int8_nodes(out[kind])}
+        reports[kind].pop("quantized")
+    return out, reports
+
+
+def _check_int8(out: dict, sweep: _Sweep, opts: Options, say) -> dict:
+    """The final split INT8 graphs against FP32 on the sweep's samples; the sensitivity table."""
+    from tsp3d.calibration.evaluate import GraphPair, evaluate
+    from tsp3d.calibration.sensitivity import format_table
+
+    say("checking the INT8 graphs against FP32")
+    reference = sweep.reference
+    result, _ = evaluate(GraphPair(out["backbone"], out["head"], opts.threads), sweep.groups, "int8")
+    acc, ref = result.accuracy, reference.accuracy
+    return {
+        "evaluation": {
+            "split": sweep.split, "samples": len(result.ious), "fp32": ref, "int8": acc,
+            "drop_points": {k: 100.0 * (ref[k] - acc[k]) for k in acc}, "agreement": result.agreement(reference),
+            "latency_ms": {"fp32": reference.latency(), "int8": result.latency()},
+        },
+        "sensitivity": {"table": [r.to_dict() for r in sweep.rows], "text": format_table(sweep.rows, reference)},
+    }
 
 
 def write_int8(out_dir: str | Path, result: Int8Result, force: bool = False) -> dict:
