@@ -61,64 +61,81 @@ def fuse_attention(proto):
     model = onnx.ModelProto()
     model.CopyFrom(proto)
     g = model.graph
-    producer = {o: n for n in g.node for o in n.output}
-    consumers: dict[str, list] = {}
-    for n in g.node:
-        for i in n.input:
-            consumers.setdefault(i, []).append(n)
-    inits = {t.name: t for t in g.initializer}
-
-    def prod(value, op):
-        n = producer.get(value)
-        return n if n is not None and n.op_type == op else None
-
-    def only_consumer(value, op):
-        cs = consumers.get(value, [])
-        return cs[0] if len(cs) == 1 and cs[0].op_type == op else None
-
-    def split_heads(value, perm):
-        t = prod(value, "Transpose")
-        if t is None or list(_attrs(t).get("perm", [])) != perm:
-            return None
-        r = prod(t.input[0], "Reshape")
-        shape = _const(r.input[1], inits, producer) if r is not None else None
-        if shape is None or len(shape) != 4:
-            return None
-        return r.input[0], int(shape[2]), int(shape[3]), [t, r]
-
-    remove, add, fused = set(), [], 0
+    match = _AttentionMatcher(g)
+    remove, add = set(), []
     for sm in [n for n in g.node if n.op_type == "Softmax"]:
-        mul = prod(sm.input[0], "Mul")
-        mm = prod(mul.input[0], "MatMul") if mul is not None else None
-        scale = _const(mul.input[1], inits, producer) if mul is not None else None
-        pv = only_consumer(sm.output[0], "MatMul")
-        if mm is None or scale is None or scale.size != 1 or pv is None or pv.input[0] != sm.output[0]:
+        found = match(sm)
+        if found is None:
             continue
-        q, k, v = split_heads(mm.input[0], [0, 2, 1, 3]), split_heads(mm.input[1], [0, 2, 3, 1]), \
-            split_heads(pv.input[1], [0, 2, 1, 3])
-        merge_t = only_consumer(pv.output[0], "Transpose")
-        merge_r = only_consumer(merge_t.output[0], "Reshape") if merge_t is not None else None
-        if None in (q, k, v, merge_r) or list(_attrs(merge_t).get("perm", [])) != [0, 2, 1, 3]:
-            continue
-        heads, head_dim = q[1], q[2]
-        if (k[1], k[2]) != (heads, head_dim) or v[1] != heads:
-            continue
-        # the split-head nodes may feed other consumers (never in this model, but then they stay)
-        internal = [mul, mm, sm, pv, merge_t, merge_r] + [n for part in (q, k, v) for n in part[3]
-                                                          if all(c in (mm, pv) or c.op_type in ("Transpose",)
-                                                                 for c in consumers.get(n.output[0], []))]
-        add.append(helper.make_node("MultiHeadAttention", [q[0], k[0], v[0]], [merge_r.output[0]],
-                                    name=f"{sm.name}/fused_mha", domain="com.microsoft", num_heads=heads,
-                                    scale=float(np.asarray(scale).reshape(-1)[0])))
+        fused_node, internal = found
+        add.append(fused_node)
         remove.update(id(n) for n in internal)
-        fused += 1
     kept = [n for n in g.node if id(n) not in remove]
     # put each fused node where its attention's first removed node was: the order stays topological
     del g.node[:]
     g.node.extend(_topological(kept + add))
-    if fused and not any(o.domain == "com.microsoft" for o in model.opset_import):
+    if add and not any(o.domain == "com.microsoft" for o in model.opset_import):
         model.opset_import.append(helper.make_opsetid("com.microsoft", 1))
-    return model, fused
+    return model, len(add)
+
+
+class _AttentionMatcher:
+    """Finds the pattern of the module docstring around one Softmax of a graph."""
+
+    def __init__(self, g):
+        self.producer = {o: n for n in g.node for o in n.output}
+        self.consumers: dict[str, list] = {}
+        for n in g.node:
+            for i in n.input:
+                self.consumers.setdefault(i, []).append(n)
+        self.inits = {t.name: t for t in g.initializer}
+
+    def prod(self, value, op):
+        n = self.producer.get(value)
+        return n if n is not None and n.op_type == op else None
+
+    def only_consumer(self, value, op):
+        cs = self.consumers.get(value, [])
+        return cs[0] if len(cs) == 1 and cs[0].op_type == op else None
+
+    def split_heads(self, value, perm):
+        """(the value before the head split, heads, head size, [Transpose, Reshape]) or None."""
+        t = self.prod(value, "Transpose")
+        if t is None or list(_attrs(t).get("perm", [])) != perm:
+            return None
+        r = self.prod(t.input[0], "Reshape")
+        shape = _const(r.input[1], self.inits, self.producer) if r is not None else None
+        if shape is None or len(shape) != 4:
+            return None
+        return r.input[0], int(shape[2]), int(shape[3]), [t, r]
+
+    def __call__(self, sm):
+        """(the MultiHeadAttention node, the nodes it replaces) for the attention around Softmax ``sm``, or None."""
+        from onnx import helper
+
+        mul = self.prod(sm.input[0], "Mul")
+        mm = self.prod(mul.input[0], "MatMul") if mul is not None else None
+        scale = _const(mul.input[1], self.inits, self.producer) if mul is not None else None
+        pv = self.only_consumer(sm.output[0], "MatMul")
+        if mm is None or scale is None or scale.size != 1 or pv is None or pv.input[0] != sm.output[0]:
+            return None
+        q, k, v = (self.split_heads(mm.input[0], [0, 2, 1, 3]), self.split_heads(mm.input[1], [0, 2, 3, 1]),
+                   self.split_heads(pv.input[1], [0, 2, 1, 3]))
+        merge_t = self.only_consumer(pv.output[0], "Transpose")
+        merge_r = self.only_consumer(merge_t.output[0], "Reshape") if merge_t is not None else None
+        if None in (q, k, v, merge_r) or list(_attrs(merge_t).get("perm", [])) != [0, 2, 1, 3]:
+            return None
+        heads, head_dim = q[1], q[2]
+        if (k[1], k[2]) != (heads, head_dim) or v[1] != heads:
+            return None
+        # the split-head nodes may feed other consumers (never in this model, but then they stay)
+        internal = [mul, mm, sm, pv, merge_t, merge_r] + [n for part in (q, k, v) for n in part[3]
+                                                          if all(c in (mm, pv) or c.op_type in ("Transpose",)
+                                                                 for c in self.consumers.get(n.output[0], []))]
+        node = helper.make_node("MultiHeadAttention", [q[0], k[0], v[0]], [merge_r.output[0]],
+                                name=f"{sm.name}/fused_mha", domain="com.microsoft", num_heads=heads,
+                                scale=float(np.asarray(scale).reshape(-1)[0]))
+        return node, internal
 
 
 def _topological(nodes: list) -> list:
