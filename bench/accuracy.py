@@ -107,49 +107,30 @@ def run(data: Path = DEFAULT_DATA, run_dir: Path | None = None, budget_min: floa
 
 def evaluate_run(run_dir: Path, data: Path, threads: int, text_cache: Path, val_limit: int, targets: dict) -> dict:
     """Evaluate ``run_dir/last.pt`` on the validation split against the baselines and ``targets``."""
-    import torch
-
     from tsp3d.checkpoint import load_model
     from tsp3d.data.baselines import compute_baselines
     from tsp3d.data.dataset import GroundingDataset
-    from tsp3d.evaluation import curve_metrics, error_breakdown, evaluate, wilson_interval
-    from tsp3d.sparse import get_backend, set_backend
+    from tsp3d.evaluation import curve_metrics, error_breakdown
     from tsp3d.text import TextFeatureCache, load_text_encoder
     from tsp3d.train.logs import read_csv
-    from tsp3d.train.loop import select_sparse_backend
 
     ckpt_path = Path(run_dir) / "last.pt"
     model, ckpt = load_model(ckpt_path)
-    previous, previous_threads = get_backend(), torch.get_num_threads()
     val = GroundingDataset(data, "val")
     texts = TextFeatureCache(load_text_encoder(ckpt.config.text_encoder), text_cache)
-    t0 = time.perf_counter()
-    try:
-        select_sparse_backend("auto")  # evaluation on the fast backend too (train() restored the caller's)
-        torch.set_num_threads(threads)
-        report = evaluate(model, val, texts, limit=val_limit, points=ckpt.meta["points"])
-    finally:
-        set_backend(previous)
-        torch.set_num_threads(previous_threads)
-    eval_s = time.perf_counter() - t0
+    report, eval_s = _evaluate_on_fast_backend(model, val, texts, val_limit, ckpt.meta["points"], threads)
     base = compute_baselines(val if not val_limit else [val[i] for i in range(min(val_limit, len(val)))])
     acc = report["accuracy"]
-    for split in acc.values():  # 95 % intervals: the verdicts are on a sample
-        for k in ("acc@0.25", "acc@0.5"):
-            hits = round(split[k] * split["n"]) if split["n"] else 0  # an empty split's accuracy is NaN
-            split[f"{k}_ci95"] = list(wilson_interval(hits, split["n"]))
+    _add_ci95(acc)
     baselines = {name: {s: {"n": sc.count[s], **{f"acc@{k:g}": v for k, v in sc.acc[s].items()}}
                         for s in sc.acc} for name, sc in base.items()}
     curve_now = curve_metrics(report, val)
-    log = read_csv(Path(run_dir) / "train_log.csv")
     val_log = Path(run_dir) / "val_log.csv"
     curve = read_csv(val_log) if val_log.is_file() else []
-    steps, train_s = ckpt.step, float(ckpt.meta.get("train_seconds", 0.0))
     values = {"acc@0.25": acc["overall"]["acc@0.25"], "acc@0.5": acc["overall"]["acc@0.5"],
               "right_class": curve_now["right_class"],
               "multiple_acc@0.25_over_class_only":
                   acc["multiple"]["acc@0.25"] - baselines["class_only"]["multiple"]["acc@0.25"]}
-    opts = ckpt.meta.get("options", {})
     return {
         "targets": targets,
         "values": {k: values[k] for k in targets},
@@ -158,21 +139,62 @@ def evaluate_run(run_dir: Path, data: Path, threads: int, text_cache: Path, val_
             "curve": curve_now,
             "baselines": baselines,
             "learning_curve": curve,
-            "training": {
-                "steps": steps, "train_seconds": round(train_s, 1), "s_per_step": round(train_s / max(steps, 1), 3),
-                "budget_clock": ckpt.meta.get("budget_clock", "wall"), "threads": opts.get("threads"),
-                "sparse_backend": ckpt.meta.get("sparse_backend"), "points": ckpt.meta.get("points"),
-                "samples_seen": steps * opts.get("batch_size", 0), "seed": opts.get("seed"),
-                "train_annotations": len(GroundingDataset(data, "train")),
-                "validation_seconds": round(sum(float(r.get("val_s", 0)) for r in curve), 1),
-                "loss_first_last": [log[0]["loss"], log[-1]["loss"]] if log else None,
-            },
+            "training": _training_facts(ckpt, Path(run_dir), data, curve),
             "errors": error_breakdown(report["predictions"], val),
             "evaluation": {"annotations": acc["overall"]["n"], "seconds": round(eval_s, 1),
                            "latency": report["latency"]},
             "checkpoint": str(ckpt_path.resolve()),
         },
         "verdict": {k: "PASS" if values[k] >= b else "MISS" for k, b in targets.items()},
+    }
+
+
+def _evaluate_on_fast_backend(model, val, texts, val_limit: int, points: int, threads: int) -> tuple[dict, float]:
+    """(evaluation report, seconds) with the fast sparse backend and ``threads``; the caller's are restored."""
+    import torch
+
+    from tsp3d.evaluation import evaluate
+    from tsp3d.sparse import get_backend, set_backend
+    from tsp3d.train.loop import select_sparse_backend
+
+    previous, previous_threads = get_backend(), torch.get_num_threads()
+    t0 = time.perf_counter()
+    try:
+        select_sparse_backend("auto")  # evaluation on the fast backend too (train() restored the caller's)
+        torch.set_num_threads(threads)
+        report = evaluate(model, val, texts, limit=val_limit, points=points)
+    finally:
+        set_backend(previous)
+        torch.set_num_threads(previous_threads)
+    return report, time.perf_counter() - t0
+
+
+def _add_ci95(acc: dict) -> None:
+    """95 % Wilson intervals on each split's Acc@0.25/0.5: the verdicts are on a sample."""
+    from tsp3d.evaluation import wilson_interval
+
+    for split in acc.values():
+        for k in ("acc@0.25", "acc@0.5"):
+            hits = round(split[k] * split["n"]) if split["n"] else 0  # an empty split's accuracy is NaN
+            split[f"{k}_ci95"] = list(wilson_interval(hits, split["n"]))
+
+
+def _training_facts(ckpt, run_dir: Path, data: Path, curve: list) -> dict:
+    """The run's training record: steps, CPU seconds, recipe, validation time, first and last loss."""
+    from tsp3d.data.dataset import GroundingDataset
+    from tsp3d.train.logs import read_csv
+
+    log = read_csv(run_dir / "train_log.csv")
+    steps, train_s = ckpt.step, float(ckpt.meta.get("train_seconds", 0.0))
+    opts = ckpt.meta.get("options", {})
+    return {
+        "steps": steps, "train_seconds": round(train_s, 1), "s_per_step": round(train_s / max(steps, 1), 3),
+        "budget_clock": ckpt.meta.get("budget_clock", "wall"), "threads": opts.get("threads"),
+        "sparse_backend": ckpt.meta.get("sparse_backend"), "points": ckpt.meta.get("points"),
+        "samples_seen": steps * opts.get("batch_size", 0), "seed": opts.get("seed"),
+        "train_annotations": len(GroundingDataset(data, "train")),
+        "validation_seconds": round(sum(float(r.get("val_s", 0)) for r in curve), 1),
+        "loss_first_last": [log[0]["loss"], log[-1]["loss"]] if log else None,
     }
 
 
