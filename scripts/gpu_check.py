@@ -141,7 +141,8 @@ def room_scene(n: int, g: torch.Generator) -> torch.Tensor:
 
 
 def build_cases(scale: float, g: torch.Generator, ref) -> list[dict]:
-    """Each case: op, label, args, kwargs. `ref` (the baseline) makes the inputs of the later ops."""
+    """Each case: op, label, args, kwargs. `ref` (the baseline) makes the inputs of the later ops. The cases draw
+    from `g` in a fixed order (coordinates, features, selection), so a seed names the same inputs."""
     s = lambda n: max(16, int(n * scale))  # noqa: E731
     cases = []
 
@@ -149,6 +150,14 @@ def build_cases(scale: float, g: torch.Generator, ref) -> list[dict]:
         cases.append(dict(op=op, label=label, args=args, kwargs=kwargs))
 
     scene = room_scene(s(200_000), g)
+    levels = _coordinate_cases(add, scene, s, g, ref)
+    _feature_cases(add, scene, levels, g, ref)
+    _selection_cases(add, levels, s, g, ref)
+    return cases
+
+
+def _coordinate_cases(add, scene, s, g: torch.Generator, ref) -> list:
+    """Voxelize, CoordsDown/Up and KernelMap on the room's levels and on random sets; returns the room's 4 levels."""
     uniform = (torch.rand((s(200_000), 6), generator=g) * 8 - 4).to(torch.float32)
     add("voxelize", "room 2 cm", scene, 0.02)
     add("voxelize", "uniform 5 cm, batch 3", uniform, 0.05, 3)
@@ -170,7 +179,12 @@ def build_cases(scale: float, g: torch.Generator, ref) -> list[dict]:
     up = ref.coords_up(levels[2], 4)
     add("kernel_map", "room k3 transposed", levels[2], up, 3, 2, True)
     add("kernel_map", "random k3 s1", rnd, rnd, 3, 1)
+    return levels
 
+
+def _feature_cases(add, scene, levels: list, g: torch.Generator, ref) -> None:
+    """SparseConv and SparseMaxPool (float32 and float16), SparseConvInt8, on the room's kernel maps."""
+    c0 = levels[0]
     nbr = ref.kernel_map(c0, c0, 3, 1)
     nbr_down = ref.kernel_map(levels[1], levels[2], 2, 2)
     n0, n1 = c0.shape[0], levels[1].shape[0]
@@ -188,6 +202,10 @@ def build_cases(scale: float, g: torch.Generator, ref) -> list[dict]:
     add("sparse_conv_int8", "room k3 32->32 relu", fq, 0.02, nbr, wq, torch.rand(32, generator=g) * 0.01,
         torch.randn(32, generator=g), 1)
 
+
+def _selection_cases(add, levels: list, s, g: torch.Generator, ref) -> None:
+    """Lookup, Prune (ties, NaN, the min_keep fallback) and AppendMissing."""
+    c0, n0, n1 = levels[0], levels[0].shape[0], levels[1].shape[0]
     q = torch.cat([c0[torch.randperm(n0, generator=g)[: s(20_000)]], random_coords(s(20_000), 400, g)])
     add("lookup", "room queries, half absent", q, c0)
     scores = torch.randn(s(100_000), generator=g)
@@ -201,7 +219,6 @@ def build_cases(scale: float, g: torch.Generator, ref) -> list[dict]:
     keep = ref.prune(torch.randn(n1, generator=g), 0.0, 1, 1).long()
     add("append_missing", "room pruned + level", levels[1][keep], levels[1])
     add("append_missing", "random sets", random_coords(s(50_000), 30, g), random_coords(s(50_000), 30, g))
-    return cases
 
 
 def error_cases(g: torch.Generator) -> list[dict]:
@@ -265,6 +282,11 @@ def shape_of(args) -> str:
     return " ".join("x".join(str(d) for d in a.shape) for a in args if isinstance(a, torch.Tensor))
 
 
+OP_NAMES = {"voxelize": "Voxelize", "coords_down": "CoordsDown", "coords_up": "CoordsUp", "kernel_map": "KernelMap",
+            "sparse_conv": "SparseConv", "sparse_conv_int8": "SparseConvInt8", "sparse_max_pool": "SparseMaxPool",
+            "lookup": "Lookup", "prune": "Prune", "append_missing": "AppendMissing"}  # opset_spec names
+
+
 def run(args) -> int:
     spec = load_spec()
     g = torch.Generator().manual_seed(args.seed)
@@ -275,59 +297,68 @@ def run(args) -> int:
             print("error: no CUDA device (use --cpu-only to check the CPU kernels against PyTorch)")
             return 2
         candidate, baseline = Kernels("cuda", args.lib_dir), Kernels("cpu", args.lib_dir)
-    op_names = {"voxelize": "Voxelize", "coords_down": "CoordsDown", "coords_up": "CoordsUp",
-                "kernel_map": "KernelMap", "sparse_conv": "SparseConv", "sparse_conv_int8": "SparseConvInt8",
-                "sparse_max_pool": "SparseMaxPool", "lookup": "Lookup", "prune": "Prune",
-                "append_missing": "AppendMissing"}
-    rows, failed, t_start = [], 0, time.perf_counter()
+    rows, t_start = [], time.perf_counter()
     print(f"candidate {candidate.name} vs baseline {baseline.name}; scale {args.scale}, seed {args.seed}")
     head = f"{'op':<17}{'case':<38}{'shape':<26}{'max-abs':>10}{'max-rel':>10}{'exact':>6}"
     print(head + f"{baseline.name + ' ms':>12}{candidate.name + ' ms':>12}  result")
     for case in build_cases(args.scale, g, baseline):
-        op, spec_op = case["op"], spec.get(op_names[case["op"]])
-        call = lambda k: getattr(k, op)(*case["args"], **case["kwargs"])  # noqa: E731
-        want, t_base = timed(lambda: call(baseline), 1, False)  # the baseline's time is for information
-        got, t_cand = timed(lambda: call(candidate), args.repeats, getattr(candidate, "cuda", False))
-        results = []
-        for o_spec, a, b in zip(spec_op.outputs, as_tuple(got), as_tuple(want)):
-            elem = spec.FLOAT16 if b.dtype == torch.float16 else spec.FLOAT
-            results.append(dict(output=o_spec.name, **compare(a, b, spec_op.tolerance(o_spec.name, elem))))
-        ok = all(r["ok"] for r in results)
-        failed += not ok
-        worst_abs = max(r["max_abs"] for r in results)
-        worst_rel = max(r["max_rel"] for r in results)
-        exact = all(r["exact"] for r in results)
-        print(f"{op:<17}{case['label'][:37]:<38}{shape_of(case['args'])[:25]:<26}{worst_abs:>10.2e}{worst_rel:>10.2e}"
-              f"{'yes' if exact else 'no':>6}{t_base:>12.2f}{t_cand:>12.2f}  {'PASS' if ok else 'FAIL'}")
-        rows.append(dict(op=op, case=case["label"], shape=shape_of(case["args"]), outputs=results, ok=ok,
-                         baseline_ms=t_base, candidate_ms=t_cand))
+        rows.append(check_case(case, spec, candidate, baseline, args.repeats))
     for case in error_cases(g):
-        got = []
-        for k in (baseline, candidate):
-            try:
-                getattr(k, case["op"])(*case["args"], **case["kwargs"])
-                got.append("no error")
-            except (SparseInputError, CapacityError) as e:
-                got.append(type(e).__name__)
-        ok = got == [case["error"].__name__] * 2
-        failed += not ok
-        print(f"{case['op']:<17}{('error: ' + case['label'])[:37]:<38}{'raised: ' + ' / '.join(got):<70}"
-              f"  {'PASS' if ok else 'FAIL'}")
-        rows.append(dict(op=case["op"], case="error: " + case["label"], expected=case["error"].__name__,
-                         baseline=got[0], candidate=got[1], ok=ok))
+        rows.append(check_error_case(case, candidate, baseline))
+    failed = sum(not r["ok"] for r in rows)
     elapsed = time.perf_counter() - t_start
     print(f"{len(rows) - failed}/{len(rows)} cases pass in {elapsed:.1f} s")
     if args.json:
-        env = dict(python=platform.python_version(), torch=torch.__version__, host=platform.node(),
-                   device=torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
-                   cuda=torch.version.cuda)
-        report = dict(candidate=candidate.name, baseline=baseline.name, scale=args.scale, seed=args.seed,
-                      environment=env, elapsed_s=elapsed, failed=failed, rows=rows)
-        tmp = args.json.with_name(args.json.name + ".tmp")
-        tmp.write_text(json.dumps(report, indent=2) + "\n")
-        tmp.replace(args.json)
-        print(f"wrote {args.json}")
+        write_report(args, candidate, baseline, elapsed, failed, rows)
     return 1 if failed else 0
+
+
+def check_case(case: dict, spec, candidate, baseline, repeats: int) -> dict:
+    """One op on one input: every output of the candidate against the baseline's, within the op's tolerance."""
+    op, spec_op = case["op"], spec.get(OP_NAMES[case["op"]])
+    call = lambda k: getattr(k, op)(*case["args"], **case["kwargs"])  # noqa: E731
+    want, t_base = timed(lambda: call(baseline), 1, False)  # the baseline's time is for information
+    got, t_cand = timed(lambda: call(candidate), repeats, getattr(candidate, "cuda", False))
+    results = []
+    for o_spec, a, b in zip(spec_op.outputs, as_tuple(got), as_tuple(want)):
+        elem = spec.FLOAT16 if b.dtype == torch.float16 else spec.FLOAT
+        results.append(dict(output=o_spec.name, **compare(a, b, spec_op.tolerance(o_spec.name, elem))))
+    ok = all(r["ok"] for r in results)
+    worst_abs = max(r["max_abs"] for r in results)
+    worst_rel = max(r["max_rel"] for r in results)
+    exact = all(r["exact"] for r in results)
+    print(f"{op:<17}{case['label'][:37]:<38}{shape_of(case['args'])[:25]:<26}{worst_abs:>10.2e}{worst_rel:>10.2e}"
+          f"{'yes' if exact else 'no':>6}{t_base:>12.2f}{t_cand:>12.2f}  {'PASS' if ok else 'FAIL'}")
+    return dict(op=op, case=case["label"], shape=shape_of(case["args"]), outputs=results, ok=ok,
+                baseline_ms=t_base, candidate_ms=t_cand)
+
+
+def check_error_case(case: dict, candidate, baseline) -> dict:
+    """Bad input: both backends must raise the case's error class."""
+    got = []
+    for k in (baseline, candidate):
+        try:
+            getattr(k, case["op"])(*case["args"], **case["kwargs"])
+            got.append("no error")
+        except (SparseInputError, CapacityError) as e:
+            got.append(type(e).__name__)
+    ok = got == [case["error"].__name__] * 2
+    print(f"{case['op']:<17}{('error: ' + case['label'])[:37]:<38}{'raised: ' + ' / '.join(got):<70}"
+          f"  {'PASS' if ok else 'FAIL'}")
+    return dict(op=case["op"], case="error: " + case["label"], expected=case["error"].__name__,
+                baseline=got[0], candidate=got[1], ok=ok)
+
+
+def write_report(args, candidate, baseline, elapsed: float, failed: int, rows: list) -> None:
+    env = dict(python=platform.python_version(), torch=torch.__version__, host=platform.node(),
+               device=torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+               cuda=torch.version.cuda)
+    report = dict(candidate=candidate.name, baseline=baseline.name, scale=args.scale, seed=args.seed,
+                  environment=env, elapsed_s=elapsed, failed=failed, rows=rows)
+    tmp = args.json.with_name(args.json.name + ".tmp")
+    tmp.write_text(json.dumps(report, indent=2) + "\n")
+    tmp.replace(args.json)
+    print(f"wrote {args.json}")
 
 
 def main() -> int:
