@@ -257,18 +257,25 @@ def _tensorrt(say) -> dict:
                                              "`tsp3d validate --engine ...`"}
 
 
+def train_and_score(opts: QuickstartOptions, say: Callable[[str], None] = print) -> tuple[Path, Path, dict, dict]:
+    """The quickstart's first steps in ``opts.out`` (data, training, accuracy; each reused when done): returns
+    (data, checkpoint, train info, accuracy). The quickstart accuracy benchmark runs only these."""
+    root = Path(opts.out)
+    if root.exists() and not root.is_dir():
+        raise InputFileError(f"{root} exists and is not a directory")
+    root.mkdir(parents=True, exist_ok=True)
+    data = _data(opts, root, say)
+    checkpoint, train_info = _train(opts, root, data, say)
+    return data, checkpoint, train_info, _accuracy(opts, root, checkpoint, data, say)
+
+
 def run_quickstart(opts: QuickstartOptions, say: Callable[[str], None] = print) -> dict:
     """Run (or continue) the quickstart in ``opts.out``; returns the summary (also written to summary.json)."""
     from tsp3d.utils.atomic import write_json
 
     root = Path(opts.out)
-    if root.exists() and not root.is_dir():
-        raise InputFileError(f"{root} exists and is not a directory")
-    root.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    data = _data(opts, root, say)
-    checkpoint, train_info = _train(opts, root, data, say)
-    accuracy = _accuracy(opts, root, checkpoint, data, say)
+    data, checkpoint, train_info, accuracy = train_and_score(opts, say)
     bundle = _export(opts, root, checkpoint, say)
     report = _validate(opts, root, checkpoint, bundle, data, say)
     latency = _latency(opts, root, checkpoint, bundle, data, say)
