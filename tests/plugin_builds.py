@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tsp3d.utils.libraries import search_dirs
 
 
@@ -13,3 +15,12 @@ def build_file(*parts: str) -> Path | None:
         if path.is_file():
             return path
     return None
+
+
+def built_binary(name: str, what: str | None = None) -> Path:
+    """``<build>/bin/<name>``, or skip the test: it is built by scripts/build_plugins.sh with nvcc and TensorRT
+    headers (``what``: how the skip names it, default ``name``)."""
+    path = build_file("bin", name)
+    if path is None:
+        pytest.skip(f"{what or name} not built (scripts/build_plugins.sh with nvcc and TensorRT headers)")
+    return path

@@ -10,15 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from plugin_builds import build_file
+from plugin_builds import built_binary
 
 
 @pytest.fixture(scope="module")
 def infer_bin() -> Path:
-    path = build_file("bin", "tsp3d_infer")
-    if path is None:
-        pytest.skip("tsp3d_infer not built (scripts/build_plugins.sh with nvcc and TensorRT headers)")
-    return path
+    return built_binary("tsp3d_infer")
 
 
 def _write_ply_binary(path: Path, pts: np.ndarray, rgb: np.ndarray) -> None:

@@ -16,15 +16,12 @@ import numpy as np
 import pytest
 import torch
 
-from plugin_builds import build_file
+from plugin_builds import build_file, built_binary
 
 
 @pytest.fixture(scope="module")
 def glue_test() -> Path:
-    path = build_file("bin", "tsp3d_trt_glue_test")
-    if path is None:
-        pytest.skip("TensorRT plugin glue not built (scripts/build_plugins.sh with nvcc and TensorRT headers)")
-    return path
+    return built_binary("tsp3d_trt_glue_test", "TensorRT plugin glue")
 
 
 # ---------------------------------------------------------------------------------------------- glue (CPU)
@@ -109,9 +106,7 @@ SIZE_TENSOR_OPS = {"Voxelize", "CoordsDown", "CoordsUp", "Prune", "AppendMissing
 
 
 def _waits_per_call() -> dict:
-    path = build_file("bin", "tsp3d_trt_sync_test")
-    if path is None:
-        pytest.skip("tsp3d_trt_sync_test not built (scripts/build_plugins.sh with nvcc and TensorRT headers)")
+    path = built_binary("tsp3d_trt_sync_test")
     r = subprocess.run([str(path)], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0 and "all tests passed" in r.stdout, r.stdout + r.stderr
     line = next(ln for ln in r.stdout.splitlines() if ln.startswith("waits_per_call "))
@@ -150,9 +145,7 @@ def test_creators_table_is_in_sync_with_the_library():
     """tsp3d check-engine reads tsp3d/engine/data/trt_plugin_creators.json: it must be getCreators' output."""
     from tsp3d.engine.plugin_table import TABLE
 
-    path = build_file("bin", "tsp3d_trt_dump_creators")
-    if path is None:
-        pytest.skip("tsp3d_trt_dump_creators not built (scripts/build_plugins.sh with nvcc and TensorRT headers)")
+    path = built_binary("tsp3d_trt_dump_creators")
     r = subprocess.run([str(path)], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout) == json.loads(TABLE.read_text()), f"regenerate: {path} > {TABLE}"
