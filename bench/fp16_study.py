@@ -10,7 +10,6 @@ relative error of the backbone features, and latency. Prints a Markdown table; w
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import time
 

@@ -1,5 +1,6 @@
 """Library-level refusals (typed errors), capacity bounds and atomic outputs — the cases the CLI tests cannot reach
-or that belong to the library API (test_reliability_cli.py covers the same inputs through the command line)."""
+or that belong to the library API (test_reliability_cli.py and
+test_reliability_cli_models.py cover the same inputs through the command line)."""
 from __future__ import annotations
 
 import json
