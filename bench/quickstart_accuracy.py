@@ -44,20 +44,25 @@ def run(out: Path, minutes: float, budget_clock: str, threads: int, force: bool)
                                               "ci_straddles_bound": low < TARGET <= high}}
 
 
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f} %"
+
+
 def markdown(d: dict) -> str:
     o, t = d["options"], d["train"]
     lo, hi = d["acc@0.25_ci95"]
-    base = ", ".join(f"{name} {row['acc@0.25']:.1%}" for name, row in d["baselines"].items())
-    straddle = " (the 95 % interval includes the bound)" if d["target"]["ci_straddles_bound"] else ""
+    base = ", ".join(f"{name} {_pct(row['acc@0.25'])}" for name, row in d["baselines"].items())
+    straddle = (" (on the point estimate; the 95 % interval includes the bound: this sample cannot tell)"
+                if d["target"]["ci_straddles_bound"] else "")
     return "\n".join([
         "### Quickstart accuracy (issue 12)", "",
         f"_{d['machine']['date']}; `tiny`, the quickstart's recipe, {o['minutes']:g} minutes on the "
         f"{o['budget_clock']} clock at {o['threads'] or 'default'} thread(s): {t['step']} steps; "
         f"{o['train_scenes']} train / {o['val_scenes']} val scenes of {o['points']:,} points._", "",
-        f"Acc@0.25 on its {d['sentences']} val sentences: **{d['acc@0.25']:.1%}** [95 % CI {lo:.1%}, {hi:.1%}], "
-        f"Acc@0.5 {d['acc@0.5']:.1%}; multiple split Acc@0.25 {d['multiple']['acc@0.25']:.1%}. "
+        f"Acc@0.25 on its {d['sentences']} val sentences: **{_pct(d['acc@0.25'])}** [95 % CI {_pct(lo)}, {_pct(hi)}], "
+        f"Acc@0.5 {_pct(d['acc@0.5'])}; multiple split Acc@0.25 {_pct(d['multiple']['acc@0.25'])}. "
         f"Baselines on the same sentences (Acc@0.25): {base}.", "",
-        f"Target: Acc@0.25 >= {d['target']['acc@0.25']:.0%}: **{d['target']['status']}**{straddle}.", ""])
+        f"Target: Acc@0.25 >= {_pct(d['target']['acc@0.25'])}: **{d['target']['status']}**{straddle}.", ""])
 
 
 def main(argv=None) -> None:
