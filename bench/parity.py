@@ -136,7 +136,8 @@ def run(checkpoint: Path, data: Path, scenes: int, bundle: Path | None, threads:
 def to_markdown(p: dict) -> str:
     """The section docs/BENCHMARKS.md shows (bench/report.py uses a result's ``markdown`` field as is)."""
     lines = [f"_{p['machine']['date']}, {p['machine']['cpu']}; checkpoint `{p['checkpoint']}`, {p['scenes']} val "
-             f"scenes of `{p['data']}` (one sentence each); reference Acc@0.25 {p['reference_accuracy']['acc@0.25']:.3f}._",
+             f"scenes of `{p['data']}` ({p['samples']} sentences); reference Acc@0.25 "
+             f"{p['reference_accuracy']['acc@0.25']:.3f}._",
              "", "| target | runtime | measured | bound | status |", "|---|---|---|---|---|"]
     for t in p["targets"]:
         v = "n/a" if t["value"] is None else f"{t['value']:.4g}"
