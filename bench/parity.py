@@ -135,8 +135,9 @@ def run(checkpoint: Path, data: Path, scenes: int, bundle: Path | None, threads:
 
 def to_markdown(p: dict) -> str:
     """The section docs/BENCHMARKS.md shows (bench/report.py uses a result's ``markdown`` field as is)."""
+    sentences = f"{p['samples']} sentences" if p.get("samples") else "sentence count not recorded"
     lines = [f"_{p['machine']['date']}, {p['machine']['cpu']}; checkpoint `{p['checkpoint']}`, {p['scenes']} val "
-             f"scenes of `{p['data']}` ({p['samples']} sentences); reference Acc@0.25 "
+             f"scenes of `{p['data']}` ({sentences}); reference Acc@0.25 "
              f"{p['reference_accuracy']['acc@0.25']:.3f}._",
              "", "| target | runtime | measured | bound | status |", "|---|---|---|---|---|"]
     for t in p["targets"]:
