@@ -17,17 +17,22 @@ import json
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-CLASSES = ["chair", "table", "desk", "sofa", "bed", "cabinet", "bookshelf", "lamp", "box", "monitor", "trash can",
-           "plant"]
-COLOURS = ["red", "orange", "yellow", "green", "blue", "purple", "white", "grey", "black", "brown"]
-SIZES = ["small", "medium", "large"]
 _NO_LABELS = {"voxel_labels": {}, "voxel_label_weights": {}}
-_CLASS = {"voxel_labels": {"class": CLASSES}, "voxel_label_weights": {"class": 1.0}}
+
+
+def _labels(weights: dict[str, float]) -> dict:
+    """Per-voxel label losses over ``tiny``'s own vocabularies (tsp3d/configs/tiny.json), with these weights."""
+    from tsp3d.model.config import load_config
+
+    vocab = load_config("tiny").head.voxel_labels
+    return {"voxel_labels": {k: vocab[k] for k in weights}, "voxel_label_weights": dict(weights)}
+
+
+_CLASS = _labels({"class": 1.0})
 
 
 def _all_labels(attr_weight: float) -> dict:
-    return {"voxel_labels": {"class": CLASSES, "color": COLOURS, "size": SIZES},
-            "voxel_label_weights": {"class": 1.0, "color": attr_weight, "size": attr_weight}}
+    return _labels({"class": 1.0, "color": attr_weight, "size": attr_weight})
 
 
 _OLD_TOPK = {"train_topk_16": [384, 768]}  # the issue-3 tiny
